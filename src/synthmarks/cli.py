@@ -1,0 +1,67 @@
+"""The ``synthmarks`` command: one subcommand per stage.
+
+Each stage keeps its arguments in a light ``<stage>/cli.py`` module (``add_arguments(parser)`` and
+``run(args) -> int``) that imports its heavy dependencies only when run, so ``synthmarks --help``
+stays instant. User errors (:class:`SynthmarksError`) become one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from synthmarks import __version__
+from synthmarks.errors import SynthmarksError
+
+#: subcommand -> (module holding add_arguments/run, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("synthmarks.synth.cli", "render synthetic faces with exact 68+2 landmark labels"),
+    "train": ("synthmarks.train.cli", "train a landmark model from a YAML config"),
+    "eval": ("synthmarks.eval.cli", "score a model on a labelled dataset (NME, FR, AUC, CED)"),
+    "predict": ("synthmarks.infer.predict_cli", "find faces and landmarks in images"),
+    "video": ("synthmarks.infer.video_cli", "annotate a video file with tracked landmarks"),
+    "live": ("synthmarks.infer.live_cli", "show webcam landmarks in a window"),
+    "export": ("synthmarks.infer.export_cli", "export a checkpoint to ONNX (optionally int8)"),
+    "bench": ("synthmarks.bench", "time the models, detector and video pipeline on this machine"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synthmarks",
+        description="Facial landmarks learned from synthetic faces alone.",
+    )
+    parser.add_argument("--version", action="version", version=f"synthmarks {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # a stage not built yet
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except SynthmarksError as exc:
+        print(f"synthmarks {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"synthmarks {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""Square face crops as 2x3 similarity transforms, so points follow the pixels exactly.
+
+Convention (OpenCV's): integer coordinates are pixel centres. A crop of side ``L`` image pixels
+centred on ``c`` maps onto ``S`` output pixels so that the crop's outer *edges* line up; a model's
+normalised output ``p`` in [0, 1] is the crop pixel ``p * S - 0.5``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from synthmarks.landmarks import bounding_box
+
+
+def crop_matrix(
+    center: np.ndarray | tuple[float, float],
+    side: float,
+    out_size: int,
+    angle_deg: float = 0.0,
+) -> np.ndarray:
+    """2x3 matrix taking image pixels to crop pixels: a ``side``-pixel square around ``center``,
+    rotated by ``angle_deg`` (counter-clockwise in the picture), scaled to ``out_size``."""
+    k = out_size / float(side)
+    a = np.deg2rad(angle_deg)
+    cos, sin = np.cos(a) * k, np.sin(a) * k
+    # rotate+scale about the centre, then put the centre in the middle of the output (edge units)
+    lin = np.array([[cos, sin], [-sin, cos]])
+    half = out_size / 2.0 - 0.5
+    t = np.array([half, half]) - lin @ np.asarray(center, dtype=np.float64)
+    return np.hstack([lin, t[:, None]])
+
+
+def box_crop_matrix(box: np.ndarray | tuple, out_size: int, scale: float) -> np.ndarray:
+    """The crop a model sees for a face box (x0, y0, x1, y1): a square ``scale`` times the box's
+    longer side, centred on it. Profile faces have narrow boxes; the longer side keeps them whole."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    side = max(x1 - x0, y1 - y0, 1.0) * scale
+    return crop_matrix(((x0 + x1) / 2, (y0 + y1) / 2), side, out_size)
+
+
+def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
+    """Resample the crop; pixels outside the image are black, as a detector crop at a border is."""
+    side = out_size / np.hypot(matrix[0, 0], matrix[0, 1])
+    # downscaling by more than 2x with bilinear sampling aliases; area-average first
+    if side > 2 * out_size:
+        f = out_size * 2 / side
+        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        up = np.array([[1 / f, 0, 0.5 / f - 0.5], [0, 1 / f, 0.5 / f - 0.5], [0, 0, 1]])
+        matrix = matrix @ up
+        image = small
+    return cv2.warpAffine(image, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Transform (N, 2) points by a 2x3 matrix."""
+    pts = np.asarray(points, dtype=np.float64)
+    return (pts @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
+
+
+def invert(matrix: np.ndarray) -> np.ndarray:
+    return cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64))
+
+
+def landmark_box(points: np.ndarray) -> np.ndarray:
+    """The ground-truth box of the evaluation protocol: the tight box of the 68 points."""
+    return bounding_box(points)

@@ -1,0 +1,166 @@
+"""Dataset readers: Face Synthetics layout, iBUG .pts (300-W family) and AFLW2000-3D .mat.
+
+All return :class:`Sample` lists with points in the OpenCV pixel convention (integer coordinates
+are pixel centres, origin at the top-left pixel's centre). Bad data raises :class:`SynthmarksError`
+naming the file and what is wrong, because a silent skip would bias every metric computed on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from synthmarks.data.sample import Sample
+from synthmarks.errors import SynthmarksError
+from synthmarks.landmarks import NUM_POINTS, NUM_POINTS_WITH_PUPILS
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".JPG", ".PNG")
+FORMATS = ("facesynthetics", "pts", "aflw2000")
+
+#: iBUG .pts files count pixels from 1 (MATLAB); subtracting this brings them to OpenCV's convention.
+PTS_ORIGIN = 1.0
+
+
+def detect_format(root: Path) -> str:
+    """Guess a folder's format from the annotation files it holds."""
+    if next(root.rglob("*_ldmks.txt"), None) is not None:
+        return "facesynthetics"
+    if next(root.rglob("*.pts"), None) is not None:
+        return "pts"
+    if next(root.rglob("*.mat"), None) is not None:
+        return "aflw2000"
+    raise SynthmarksError(
+        f"{root}: no annotations found (expected *_ldmks.txt, *.pts or *.mat files)"
+    )
+
+
+def load_dataset(path: str | Path, format: str | None = None, limit: int | None = None) -> list[Sample]:
+    """Read every labelled face under ``path`` (a folder, searched recursively)."""
+    root = Path(path)
+    if not root.exists():
+        raise SynthmarksError(f"{root}: no such file or directory")
+    if not root.is_dir():
+        raise SynthmarksError(f"{root}: expected a dataset folder")
+    fmt = format or detect_format(root)
+    if fmt not in READERS:
+        raise SynthmarksError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+    pattern, read_one = READERS[fmt]
+    files = sorted(root.rglob(pattern))
+    if not files:
+        raise SynthmarksError(f"{root}: no {pattern} annotation files for format {fmt!r}")
+    if limit is not None:
+        files = files[:limit]
+    return [read_one(f) for f in files]
+
+
+def read_facesynthetics(ldmks_path: Path) -> Sample:
+    """``NNNNNN_ldmks.txt`` (70 rows "x y") beside ``NNNNNN.png`` and ``NNNNNN_seg.png``.
+
+    An optional ``NNNNNN_meta.json`` (written by ``synthmarks synth``) adds pose and visibility.
+    """
+    stem = ldmks_path.name[: -len("_ldmks.txt")]
+    image_path = ldmks_path.with_name(stem + ".png")
+    points = _load_rows(ldmks_path)
+    if len(points) not in (NUM_POINTS, NUM_POINTS_WITH_PUPILS):
+        raise SynthmarksError(f"{ldmks_path}: expected 70 (or 68) points, found {len(points)}")
+    _require_image(image_path, ldmks_path)
+    seg_path = ldmks_path.with_name(stem + "_seg.png")
+    pose = visibility = None
+    meta_path = ldmks_path.with_name(stem + "_meta.json")
+    if meta_path.is_file():
+        try:
+            meta = json.loads(meta_path.read_text())
+        except (OSError, ValueError) as exc:
+            raise SynthmarksError(f"{meta_path}: unreadable metadata ({exc})") from None
+        if "pose_deg" in meta:
+            pose = np.asarray(meta["pose_deg"], dtype=np.float32)
+        if "visibility" in meta:
+            visibility = np.asarray(meta["visibility"], dtype=bool)[: len(points)]
+    return Sample(image_path, points, pose, visibility, seg_path if seg_path.is_file() else None)
+
+
+def read_pts(pts_path: Path) -> Sample:
+    """An iBUG ``.pts`` file (``version``, ``n_points``, ``{``, rows, ``}``) beside its image."""
+    try:
+        lines = [ln.strip() for ln in pts_path.read_text().splitlines() if ln.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SynthmarksError(f"{pts_path}: unreadable ({exc})") from None
+    header = {}
+    rows: list[str] = []
+    in_body = False
+    for ln in lines:
+        if ln == "{":
+            in_body = True
+        elif ln == "}":
+            in_body = False
+        elif in_body:
+            rows.append(ln)
+        elif ":" in ln:
+            key, value = ln.split(":", 1)
+            header[key.strip()] = value.strip()
+    try:
+        points = np.array([[float(v) for v in r.split()] for r in rows], dtype=np.float32)
+    except ValueError:
+        raise SynthmarksError(f"{pts_path}: malformed point row (expected two numbers)") from None
+    if points.ndim != 2 or points.shape[1:] != (2,) or len(points) != NUM_POINTS:
+        raise SynthmarksError(f"{pts_path}: expected 68 points, found {len(points)}")
+    declared = header.get("n_points")
+    if declared is not None and declared != str(len(points)):
+        raise SynthmarksError(f"{pts_path}: header says {declared} points, file has {len(points)}")
+    image_path = _find_image_beside(pts_path)
+    return Sample(image_path, points - PTS_ORIGIN)
+
+
+def read_aflw2000(mat_path: Path) -> Sample:
+    """AFLW2000-3D: ``pt3d_68`` (3 x 68: x, y, z) and ``Pose_Para`` (pitch, yaw, roll in radians)."""
+    from scipy.io import loadmat
+
+    try:
+        mat = loadmat(str(mat_path))
+    except Exception as exc:  # scipy raises several unrelated types for a bad file
+        raise SynthmarksError(f"{mat_path}: not a readable .mat file ({exc})") from None
+    if "pt3d_68" not in mat:
+        raise SynthmarksError(f"{mat_path}: no pt3d_68 field (is this an AFLW2000-3D annotation?)")
+    pt = np.asarray(mat["pt3d_68"], dtype=np.float32)
+    if pt.shape[0] < 2 or pt.shape[-1] != NUM_POINTS:
+        raise SynthmarksError(f"{mat_path}: pt3d_68 has shape {pt.shape}, expected (3, 68)")
+    points = np.ascontiguousarray(pt[:2].T)
+    pose = None
+    if "Pose_Para" in mat:
+        pose = np.degrees(np.asarray(mat["Pose_Para"], dtype=np.float32).ravel()[:3])
+    image_path = _find_image_beside(mat_path)
+    return Sample(image_path, points, pose)
+
+
+READERS: dict[str, tuple[str, Callable[[Path], Sample]]] = {
+    "facesynthetics": ("*_ldmks.txt", read_facesynthetics),
+    "pts": ("*.pts", read_pts),
+    "aflw2000": ("*.mat", read_aflw2000),
+}
+
+
+def _load_rows(path: Path) -> np.ndarray:
+    try:
+        rows = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+        points = np.array([[float(a), float(b)] for a, b in rows], dtype=np.float32)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SynthmarksError(f"{path}: unreadable ({exc})") from None
+    except ValueError:
+        raise SynthmarksError(f"{path}: malformed row (expected 'x y' per line)") from None
+    return points.reshape(-1, 2)
+
+
+def _find_image_beside(annotation: Path) -> Path:
+    for suffix in IMAGE_SUFFIXES:
+        candidate = annotation.with_suffix(suffix)
+        if candidate.is_file():
+            return candidate
+    raise SynthmarksError(f"{annotation}: no image beside it (looked for {', '.join(IMAGE_SUFFIXES[:5])})")
+
+
+def _require_image(image_path: Path, annotation: Path) -> None:
+    if not image_path.is_file():
+        raise SynthmarksError(f"{annotation}: its image {image_path.name} is missing")

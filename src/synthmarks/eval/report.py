@@ -1,0 +1,95 @@
+"""What an evaluation leaves behind: a printed table, report.json, ced.png and worst-case sheets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthmarks import fileio, viz
+from synthmarks.data import crop
+from synthmarks.data.sample import Sample
+from synthmarks.eval import metrics
+from synthmarks.landmarks import bounding_box
+
+
+def format_table(rep: dict[str, Any]) -> str:
+    """One row per model: NME, FR, AUC, per-yaw-bin NME when the data has poses, images/s."""
+    thr = rep["threshold"]
+    first = next(iter(rep["models"].values()))
+    bins = [k for k in first.get("per_pose", {}) if k != "balanced"]
+    head = [f"model ({rep['norm']} NME %)", "NME", f"FR@{thr:g}", f"AUC@{thr:g}"]
+    head += [f"yaw {b}" for b in bins] + (["balanced"] if bins else []) + ["img/s"]
+    rows = [head]
+    for name, r in rep["models"].items():
+        row = [name, f"{100 * r['nme']:.2f}", f"{100 * r['failure_rate']:.1f}", f"{r['auc']:.3f}"]
+        for b in bins + (["balanced"] if bins else []):
+            row.append(f"{100 * r['per_pose'][b]['nme']:.2f}")
+        row.append(f"{r['images_per_second']:.0f}")
+        rows.append(row)
+    if bins:
+        counts = ["count", str(rep["count"]), "", ""] + [
+            str(first["per_pose"][b]["count"]) for b in bins] + ["", ""]
+        rows.append(counts)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths,
+                                                                                     strict=True)))
+             for r in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    title = f"{rep['data']}  ({rep['format']}, {rep['count']} faces)"
+    return title + "\n" + "\n".join(lines)
+
+
+def plot_ced(path: Path, rep: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    thr = rep["threshold"]
+    fig, ax = plt.subplots(figsize=(6, 4.5), dpi=110)
+    for name, r in rep["models"].items():
+        x, y = metrics.ced(np.array(r["per_image_nme"]), thr)
+        ax.plot(100 * x, y, lw=2, label=f"{name}  NME {100 * r['nme']:.2f}%  AUC {r['auc']:.3f}")
+    ax.set_xlim(0, 100 * thr)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(f"NME ({rep['norm']}-normalised, %)")
+    ax.set_ylabel("fraction of images")
+    ax.set_title(f"CED: {Path(rep['data']).name} ({rep['count']} faces)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    with fileio.atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def worst_sheet(samples: list[Sample], gts: np.ndarray, preds: np.ndarray,
+                errors: np.ndarray, count: int, tile: int = 224) -> np.ndarray:
+    """The ``count`` worst faces, cropped, ground truth green and prediction red, NME captioned."""
+    order = np.argsort(-errors)[:count]
+    tiles, labels = [], []
+    for i in order:
+        M = crop.box_crop_matrix(bounding_box(gts[i]), tile, 1.5)
+        face = crop.warp(samples[i].load_image(), M, tile)
+        face = viz.draw_landmarks(face, crop.apply(M, gts[i]), viz.GREEN, radius=2)
+        face = viz.draw_landmarks(face, crop.apply(M, preds[i]), viz.RED, radius=2)
+        tiles.append(face)
+        labels.append(f"{samples[i].name} {100 * errors[i]:.1f}%")
+    return viz.contact_sheet(tiles, cols=min(8, len(tiles)), labels=labels, tile=tile)
+
+
+def write_outputs(out: Path, rep: dict[str, Any], samples: list[Sample], gts: np.ndarray,
+                  model_results: list[Any], worst: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    fileio.write_json(out / "report.json", rep)
+    plot_ced(out / "ced.png", rep)
+    for res in model_results:
+        errors = np.array(rep["models"][res.name]["per_image_nme"])
+        sheet = worst_sheet(samples, gts, res.predictions, errors, worst)
+        fileio.write_image(out / f"worst_{safe_name(res.name)}.png", sheet)
+
+
+def safe_name(spec: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(spec).name)

@@ -1,0 +1,136 @@
+"""The public API: ``Landmarker(model).predict(image, box) -> (68, 2)`` in image pixels.
+
+A Landmarker crops each face box to the model's square input, runs the model and maps the points
+back. ``model`` is a checkpoint (.pt), an exported .onnx file, ``"mean-shape"`` /
+``"mean-shape:PATH"`` (the reference floor), or None for the released model shipped in the package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synthmarks.data import crop
+from synthmarks.errors import SynthmarksError
+from synthmarks.landmarks import NUM_POINTS
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
+DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
+
+
+@dataclass
+class Face:
+    """One face found in an image: its box, the detector's score, 68 points and their confidence."""
+
+    box: np.ndarray  # (4,) x0, y0, x1, y1
+    score: float
+    landmarks: np.ndarray  # (68, 2) float32 image pixels
+    confidence: float  # mean per-point confidence of the landmark model, in [0, 1]
+
+
+class CropPredictor:
+    """Crop -> runner -> map back, batched. Shared by every neural backend."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+        meta = runner.meta
+        self.input_size = int(meta["input_size"])
+        self.crop_scale = float(meta["crop_scale"])
+        self.mean = np.asarray(meta["mean"], np.float32).reshape(1, 1, 3) * 255.0
+        self.inv_std = 1.0 / (np.asarray(meta["std"], np.float32).reshape(1, 1, 3) * 255.0)
+        self.last_scores: np.ndarray | None = None
+
+    def crops(self, images: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 3, S, S) normalised crops and their (B, 2, 3) image-to-crop matrices."""
+        s = self.input_size
+        batch = np.empty((len(images), 3, s, s), np.float32)
+        mats = np.empty((len(images), 2, 3))
+        for i, (img, box) in enumerate(zip(images, boxes, strict=True)):
+            mats[i] = crop.box_crop_matrix(box, s, self.crop_scale)
+            patch = crop.warp(img, mats[i], s).astype(np.float32)
+            batch[i] = ((patch - self.mean) * self.inv_std).transpose(2, 0, 1)
+        return batch, mats
+
+    def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
+        batch, mats = self.crops(images, boxes)
+        pts01, scores = self.runner(batch)
+        self.last_scores = scores
+        out = np.empty((len(images), pts01.shape[1], 2), np.float32)
+        for i in range(len(images)):
+            out[i] = crop.apply(crop.invert(mats[i]), pts01[i] * self.input_size - 0.5)
+        return out
+
+
+class Landmarker:
+    """68-point landmarks for faces in RGB uint8 images.
+
+    ``backend`` is ``"auto"`` (ONNX Runtime when installed, else PyTorch), ``"onnx"`` or ``"torch"``;
+    ``threads`` = 1 is fastest for one face at a time on a laptop CPU.
+    """
+
+    def __init__(self, model: str | Path | None = None, backend: str = "auto",
+                 threads: int | None = 1) -> None:
+        self.predictor = _load(model, backend, threads)
+        self.name = str(model) if model is not None else "synthmarks-default"
+
+    def predict(self, image: np.ndarray, box: np.ndarray | tuple) -> np.ndarray:
+        """(68, 2) float32 points in image pixels for one face box (x0, y0, x1, y1)."""
+        return self.predict_batch([image], np.asarray(box, np.float32)[None])[0]
+
+    def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray | list) -> np.ndarray:
+        """(B, 68, 2) for B (image, box) pairs; images may repeat (several faces in one picture)."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if len(images) != len(boxes):
+            raise ValueError(f"{len(images)} images but {len(boxes)} boxes")
+        for img in images:
+            _check_image(img)
+        if not len(images):
+            return np.zeros((0, NUM_POINTS, 2), np.float32)
+        return self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
+
+
+def _check_image(image: np.ndarray) -> None:
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
+            or image.shape[2] != 3:
+        raise ValueError("images must be RGB uint8 arrays of shape (H, W, 3)")
+
+
+def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
+    if backend not in ("auto", "onnx", "torch"):
+        raise SynthmarksError(f"unknown backend {backend!r} (auto, onnx or torch)")
+    if isinstance(model, str) and model.startswith("mean-shape"):
+        from synthmarks.models.reference import MeanShape
+
+        return MeanShape.from_spec(model)
+    if model is None:
+        model = DEFAULT_ONNX if backend != "torch" and _has_onnxruntime() else DEFAULT_CHECKPOINT
+        if not Path(model).is_file():
+            raise SynthmarksError(f"{model}: the released model is missing from this install")
+    path = Path(model)
+    if not path.is_file():
+        raise SynthmarksError(f"{path}: model file not found")
+    from synthmarks.infer.runtime import OnnxRunner, TorchRunner
+
+    if path.suffix == ".onnx":
+        if backend == "torch":
+            raise SynthmarksError(f"{path}: an ONNX file needs the onnx backend")
+        return CropPredictor(OnnxRunner(path, threads))
+    if backend == "onnx" or (backend == "auto" and _has_onnxruntime()):
+        from synthmarks.infer.export import onnx_bytes
+
+        runner_t = TorchRunner(path, threads)
+        return CropPredictor(OnnxRunner(onnx_bytes(runner_t.module, runner_t.meta["input_size"]), threads,
+                                            runner_t.meta))
+    return CropPredictor(TorchRunner(path, threads))
+
+
+def _has_onnxruntime() -> bool:
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,78 @@
+"""Pictures people look at: landmarks drawn on faces, contact sheets, side-by-side comparisons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from synthmarks.landmarks import NUM_POINTS, SEGMENTS
+
+GREEN = (40, 220, 60)
+RED = (235, 50, 40)
+YELLOW = (250, 210, 30)
+
+
+def draw_landmarks(
+    image_rgb: np.ndarray,
+    points: np.ndarray,
+    color: tuple[int, int, int] = GREEN,
+    radius: int | None = None,
+    lines: bool = True,
+    visibility: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return a copy of ``image_rgb`` with the face drawn: contours joined, points as dots.
+
+    Points marked invisible are drawn hollow so occlusion labels can be checked by eye.
+    """
+    out = np.ascontiguousarray(image_rgb.copy())
+    if out.ndim == 2:
+        out = cv2.cvtColor(out, cv2.COLOR_GRAY2RGB)
+    h, w = out.shape[:2]
+    r = radius if radius is not None else max(1, round(min(h, w) / 160))
+    shift = 4  # sub-pixel drawing: OpenCV takes fixed-point coordinates with this many bits
+    pts = np.round(np.asarray(points, dtype=np.float64) * (1 << shift)).astype(np.int64)
+    if lines and len(points) >= NUM_POINTS:
+        thick = max(1, r // 2)
+        for a, b in SEGMENTS:
+            cv2.line(out, tuple(pts[a]), tuple(pts[b]), color, thick, cv2.LINE_AA, shift)
+    for i, p in enumerate(pts):
+        filled = visibility is None or bool(visibility[i])
+        cv2.circle(out, tuple(p), r << shift, color, -1 if filled else 1, cv2.LINE_AA, shift)
+    return out
+
+
+def fit_square(image_rgb: np.ndarray, size: int) -> np.ndarray:
+    """Letterbox an image into a ``size`` x ``size`` tile, keeping its aspect ratio."""
+    h, w = image_rgb.shape[:2]
+    s = size / max(h, w)
+    resized = cv2.resize(image_rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                         interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    tile = np.zeros((size, size, 3), np.uint8)
+    y0, x0 = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
+    tile[y0:y0 + resized.shape[0], x0:x0 + resized.shape[1]] = resized
+    return tile
+
+
+def contact_sheet(
+    images: Sequence[np.ndarray],
+    cols: int,
+    labels: Sequence[str] | None = None,
+    tile: int = 192,
+) -> np.ndarray:
+    """Tile images (letterboxed to ``tile`` px) into a grid, with an optional caption on each."""
+    if not images:
+        raise ValueError("contact_sheet needs at least one image")
+    rows = (len(images) + cols - 1) // cols
+    sheet = np.full((rows * tile, cols * tile, 3), 24, np.uint8)
+    for i, img in enumerate(images):
+        t = fit_square(img if img.ndim == 3 else cv2.cvtColor(img, cv2.COLOR_GRAY2RGB), tile)
+        if labels is not None and labels[i]:
+            cv2.putText(t, str(labels[i]), (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, tile / 480,
+                        (0, 0, 0), 3, cv2.LINE_AA)
+            cv2.putText(t, str(labels[i]), (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, tile / 480,
+                        (255, 255, 255), 1, cv2.LINE_AA)
+        r, c = divmod(i, cols)
+        sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = t
+    return sheet
