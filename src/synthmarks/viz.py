@@ -76,3 +76,24 @@ def contact_sheet(
         r, c = divmod(i, cols)
         sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = t
     return sheet
+
+
+def draw_faces(image_rgb: np.ndarray, faces: Sequence, fps: float | None = None,
+               boxes: bool = True) -> np.ndarray:
+    """Draw each face's landmarks (and box, with its confidence), plus an FPS counter."""
+    out = image_rgb
+    for f in faces:
+        out = draw_landmarks(out, f.landmarks, GREEN)
+        if boxes:
+            x0, y0, x1, y1 = (int(round(v)) for v in f.box)
+            cv2.rectangle(out, (x0, y0), (x1, y1), YELLOW, 1, cv2.LINE_AA)
+            cv2.putText(out, f"{f.confidence:.2f}", (x0, max(12, y0 - 4)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, YELLOW, 1, cv2.LINE_AA)
+    if out is image_rgb:
+        out = image_rgb.copy()
+    if fps is not None:
+        cv2.putText(out, f"{fps:.0f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 3,
+                    cv2.LINE_AA)
+        cv2.putText(out, f"{fps:.0f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, YELLOW, 1,
+                    cv2.LINE_AA)
+    return out

@@ -15,7 +15,7 @@ import numpy as np
 
 from synthmarks.data import crop
 from synthmarks.errors import SynthmarksError
-from synthmarks.landmarks import NUM_POINTS
+from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
@@ -42,7 +42,6 @@ class CropPredictor:
         self.crop_scale = float(meta["crop_scale"])
         self.mean = np.asarray(meta["mean"], np.float32).reshape(1, 1, 3) * 255.0
         self.inv_std = 1.0 / (np.asarray(meta["std"], np.float32).reshape(1, 1, 3) * 255.0)
-        self.last_scores: np.ndarray | None = None
 
     def crops(self, images: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(B, 3, S, S) normalised crops and their (B, 2, 3) image-to-crop matrices."""
@@ -56,26 +55,42 @@ class CropPredictor:
         return batch, mats
 
     def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
+        return self.predict_with_scores(images, boxes)[0]
+
+    def predict_with_scores(self, images: list[np.ndarray],
+                            boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points (B, N, 2) in image pixels and per-point confidences (B, N) in [0, 1]."""
         batch, mats = self.crops(images, boxes)
         pts01, scores = self.runner(batch)
-        self.last_scores = scores
         out = np.empty((len(images), pts01.shape[1], 2), np.float32)
         for i in range(len(images)):
             out[i] = crop.apply(crop.invert(mats[i]), pts01[i] * self.input_size - 0.5)
-        return out
+        return out, np.asarray(scores, np.float32)
 
 
 class Landmarker:
     """68-point landmarks for faces in RGB uint8 images.
 
     ``backend`` is ``"auto"`` (ONNX Runtime when installed, else PyTorch), ``"onnx"`` or ``"torch"``;
-    ``threads`` = 1 is fastest for one face at a time on a laptop CPU.
+    ``threads`` = 1 is fastest for one face at a time on a laptop CPU; ``detector`` picks the face
+    detector of :meth:`detect` (auto, dlib or haar; see :mod:`synthmarks.infer.detect`).
     """
 
     def __init__(self, model: str | Path | None = None, backend: str = "auto",
-                 threads: int | None = 1) -> None:
+                 threads: int | None = 1, detector: str = "auto") -> None:
         self.predictor = _load(model, backend, threads)
         self.name = str(model) if model is not None else "synthmarks-default"
+        self.detector_method = detector
+        self._detector: Any = None
+
+    @property
+    def detector(self) -> Any:
+        """The face detector used by :meth:`detect`, made on first use."""
+        if self._detector is None:
+            from synthmarks.infer.detect import DetectorConfig, FaceDetector
+
+            self._detector = FaceDetector(DetectorConfig(method=self.detector_method))
+        return self._detector
 
     def predict(self, image: np.ndarray, box: np.ndarray | tuple) -> np.ndarray:
         """(68, 2) float32 points in image pixels for one face box (x0, y0, x1, y1)."""
@@ -91,6 +106,38 @@ class Landmarker:
         if not len(images):
             return np.zeros((0, NUM_POINTS, 2), np.float32)
         return self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
+
+    def predict_with_confidence(self, images: list[np.ndarray],
+                                boxes: np.ndarray | list) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 68, 2) points and (B,) face confidences: the mean of the per-point scores
+        (1.0 for models without scores, like the mean shape)."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if not len(boxes):
+            return np.zeros((0, NUM_POINTS, 2), np.float32), np.zeros(0, np.float32)
+        if hasattr(self.predictor, "predict_with_scores"):
+            pts, scores = self.predictor.predict_with_scores(list(images), boxes)
+            return pts[:, :NUM_POINTS], scores[:, :NUM_POINTS].mean(axis=1)
+        pts = self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
+        return pts, np.ones(len(pts), np.float32)
+
+    def refine(self, images: list[np.ndarray], boxes: np.ndarray | list,
+               passes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+        """Predict from rough boxes, then again from the box of the predicted points: the second
+        crop matches what the model was trained on, whatever box the first came from."""
+        pts, conf = self.predict_with_confidence(images, boxes)
+        for _ in range(passes - 1):
+            pts, conf = self.predict_with_confidence(images, [bounding_box(p) for p in pts])
+        return pts, conf
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Every face in an RGB uint8 image, largest first; no face is an empty list."""
+        _check_image(image)
+        dets = self.detector.detect(image)
+        if not dets:
+            return []
+        boxes = np.stack([self.detector.landmark_box(d.box) for d in dets])
+        pts, conf = self.refine([image] * len(dets), boxes)
+        return [Face(d.box, d.score, p, float(c)) for d, p, c in zip(dets, pts, conf, strict=True)]
 
 
 def _check_image(image: np.ndarray) -> None:

@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from synthmarks import Landmarker
+from synthmarks.data.readers import load_dataset
+from synthmarks.errors import SynthmarksError
+from synthmarks.infer.export import export_onnx
+from synthmarks.landmarks import bounding_box
+
+
+@pytest.fixture(scope="module")
+def faces(shared):
+    samples = load_dataset(shared / "data/real-68pt")[:6]
+    return [s.load_image() for s in samples], np.stack([bounding_box(s.points) for s in samples])
+
+
+def test_onnx_runtime_agrees_with_pytorch(tiny_checkpoint, faces, tmp_path):
+    images, boxes = faces
+    torch_pts = Landmarker(tiny_checkpoint, backend="torch").predict_batch(images, boxes)
+    onnx_pts = Landmarker(tiny_checkpoint, backend="onnx").predict_batch(images, boxes)
+    export_onnx(tiny_checkpoint, tmp_path / "m.onnx")
+    file_pts = Landmarker(tmp_path / "m.onnx").predict_batch(images, boxes)
+    assert torch_pts.shape == (6, 68, 2) and torch_pts.dtype == np.float32
+    assert np.abs(torch_pts - onnx_pts).max() < 0.05  # pixels
+    assert np.abs(torch_pts - file_pts).max() < 0.05
+
+
+def test_predict_single_matches_batch(tiny_checkpoint, faces):
+    images, boxes = faces
+    lm = Landmarker(tiny_checkpoint)
+    one = lm.predict(images[1], boxes[1])
+    assert one.shape == (68, 2)
+    np.testing.assert_allclose(one, lm.predict_batch(images, boxes)[1], atol=1e-3)
+    assert lm.predict_batch([], np.zeros((0, 4))).shape == (0, 68, 2)
+
+
+def test_points_land_inside_the_crop(tiny_checkpoint, faces):
+    images, boxes = faces
+    pts = Landmarker(tiny_checkpoint).predict_batch(images, boxes)
+    for p, b in zip(pts, boxes, strict=True):
+        side = max(b[2] - b[0], b[3] - b[1]) * 1.3
+        centre = (b[:2] + b[2:]) / 2
+        assert (np.abs(p - centre) <= side / 2 + 1).all()
+
+
+def test_bad_inputs(tiny_checkpoint, tmp_path):
+    lm = Landmarker(tiny_checkpoint)
+    with pytest.raises(ValueError):
+        lm.predict(np.zeros((10, 10), np.uint8), (0, 0, 5, 5))
+    with pytest.raises(ValueError):
+        lm.predict_batch([np.zeros((10, 10, 3), np.uint8)], np.zeros((2, 4)))
+    with pytest.raises(SynthmarksError, match="not found"):
+        Landmarker(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    with pytest.raises(SynthmarksError, match="not a readable checkpoint"):
+        Landmarker(tmp_path / "junk.pt", backend="torch")
+    with pytest.raises(SynthmarksError, match="backend"):
+        Landmarker(tiny_checkpoint, backend="tpu")
+
+
+def test_detect_finds_real_faces(tiny_checkpoint, shared):
+    lm = Landmarker(tiny_checkpoint)
+    samples = load_dataset(shared / "data/aflw2000-3d-dev", limit=20)
+    found = 0
+    for s in samples:
+        faces = lm.detect(s.load_image())
+        gt = bounding_box(s.points)
+        found += any(f.box[0] < (gt[0] + gt[2]) / 2 < f.box[2] for f in faces)
+        for f in faces:
+            assert f.landmarks.shape == (68, 2) and 0 <= f.confidence <= 1
+    assert found >= 14
+    assert lm.detect(np.full((240, 320, 3), 127, np.uint8)) == []
