@@ -1,0 +1,143 @@
+"""``synthmarks bench``: one table of speed and size, all measured here and now on this machine.
+
+Rows: the landmark model (PyTorch and ONNX Runtime, batch 1 and batched, and the int8 copy when
+given), the face detector per frame, the whole video pipeline at 640x480, and, when installed,
+dlib's 68-point shape predictor and MediaPipe's face mesh timed on the same faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", help="checkpoint (.pt) to time (default: the released model)")
+    p.add_argument("--int8", type=Path, help="an int8 .onnx made by `synthmarks export --int8`")
+    p.add_argument("--video", type=Path, help="a 640x480 clip with one face (default: one is "
+                                              "made from an image)")
+    p.add_argument("--image", type=Path, help="a face image for the timings (default: one from "
+                                              "../shared/data/real-68pt)")
+    p.add_argument("--batch", type=int, default=32, help="batch size of the batched rows")
+    p.add_argument("--repeat", type=int, default=200, help="timed calls per row")
+    p.add_argument("--frames", type=int, default=300, help="frames of the made-up clip")
+
+
+def timeit(fn: Callable[[], Any], repeat: int, warmup: int = 10) -> float:
+    """Median seconds per call: robust to the other process that shares this 2-core machine."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def default_image() -> Path:
+    from synthmarks.errors import SynthmarksError
+
+    shared = Path(os.environ.get("SYNTHMARKS_SHARED", "../shared"))
+    for candidate in sorted((shared / "data/real-68pt").rglob("*.png")):
+        return candidate
+    raise SynthmarksError("no face image: pass --image (or set SYNTHMARKS_SHARED)")
+
+
+def make_clip(image: np.ndarray, box: np.ndarray, path: Path, frames: int) -> None:
+    """A 640x480 clip of the face drifting and zooming slowly, as a webcam user does."""
+    import cv2
+
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0) * 2.2
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (640, 480))
+    for i in range(frames):
+        a = 2 * np.pi * i / frames
+        scale = 240 / side * (1 + 0.15 * np.sin(a))
+        cx = (x0 + x1) / 2 + 0.15 * side * np.sin(a)
+        cy = (y0 + y1) / 2 + 0.08 * side * np.cos(2 * a)
+        M = np.array([[scale, 0, 320 - scale * cx], [0, scale, 240 - scale * cy]])
+        frame = cv2.warpAffine(image, M, (640, 480), borderMode=cv2.BORDER_REFLECT)
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+
+    from synthmarks.data.sample import read_image
+    from synthmarks.infer.detect import FaceDetector
+    from synthmarks.infer.landmarker import DEFAULT_CHECKPOINT, Landmarker
+    from synthmarks.infer.video import annotate_video
+    from synthmarks.models import model_info
+    from synthmarks.models.checkpoint import load_model
+
+    cv2.setNumThreads(1)
+    ckpt = Path(args.model) if args.model else DEFAULT_CHECKPOINT
+    image_path = args.image or default_image()
+    image = read_image(image_path)
+    det = FaceDetector()
+    found = det.detect(image)
+    box = det.landmark_box(found[0].box) if found else np.array(
+        [image.shape[1] * 0.3, image.shape[0] * 0.3, image.shape[1] * 0.7, image.shape[0] * 0.7])
+    rows: list[tuple[str, str]] = []
+    model, meta = load_model(ckpt)
+    info = model_info(model, meta["input_size"])
+    rows.append(("model", f"{model.config.get('name', '?')} @ {meta['input_size']} px"))
+    rows.append(("params / size (float32)", f"{info['params'] / 1e6:.2f} M / "
+                                            f"{info['size_mb']:.2f} MB"))
+    rows.append(("FLOPs per face", f"{info['flops'] / 1e6:.0f} MFLOPs"))
+    lm_onnx = Landmarker(ckpt, backend="onnx", threads=1)
+    bbox = [box] * args.batch
+    imgs = [image] * args.batch
+    for backend in ("torch", "onnx"):
+        lm = lm_onnx if backend == "onnx" else Landmarker(ckpt, backend="torch", threads=1)
+        t1 = timeit(lambda lm=lm: lm.predict(image, box), args.repeat)
+        tb = timeit(lambda lm=lm: lm.predict_batch(imgs, bbox), max(5, args.repeat // 20), 2)
+        rows.append((f"predict ms/face, {backend}, batch 1", f"{1000 * t1:.2f}"))
+        rows.append((f"predict ms/face, {backend}, batch {args.batch}",
+                     f"{1000 * tb / args.batch:.2f}"))
+    if args.int8:
+        lm8 = Landmarker(args.int8)
+        t8 = timeit(lambda: lm8.predict(image, box), args.repeat)
+        rows.append(("predict ms/face, onnx int8, batch 1", f"{1000 * t8:.2f}"))
+        rows.append(("int8 model size", f"{args.int8.stat().st_size / 1e6:.2f} MB"))
+    frame = cv2.resize(image, (640, 480))
+    td = timeit(lambda: det.detect(frame), max(10, args.repeat // 10), 2)
+    rows.append((f"detector ({det.method}) ms/frame, 640x480", f"{1000 * td:.1f}"))
+    rows += comparison_rows(image, box, args.repeat)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = args.video
+        if clip is None:
+            clip = Path(tmp) / "clip.mp4"
+            make_clip(image, box, clip, args.frames)
+        stats = annotate_video(clip, Path(tmp) / "out.mp4", model=str(ckpt))
+    rows.append(("video FPS end to end, 640x480 (decode, track, "
+                 "landmarks, smooth, draw, encode)", f"{stats.fps:.0f} "
+                 f"({stats.frames} frames, {stats.detections} detector runs)"))
+    width = max(len(k) for k, _ in rows)
+    print(f"synthmarks bench  (image {image_path.name}, {os.cpu_count()} CPUs)")
+    print("-" * (width + 24))
+    for k, v in rows:
+        print(f"{k.ljust(width)}  {v}")
+    return 0
+
+
+def comparison_rows(image: np.ndarray, box: np.ndarray, repeat: int) -> list[tuple[str, str]]:
+    """dlib's and MediaPipe's landmarkers on the same face, when they are installed."""
+    from synthmarks.eval import baselines
+
+    rows = []
+    for name in baselines.available():
+        method = baselines.load(name)
+        t = timeit(lambda m=method: m.predict_batch([image], box[None]), max(10, repeat // 4), 3)
+        rows.append((f"{name} 68-point landmarks ms/face", f"{1000 * t:.2f}"))
+    return rows
