@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +73,8 @@ def quantize_int8(onnx_in: str | Path, onnx_out: str | Path, calib_data: str | P
             batch, _ = pred.crops([s.load_image()], bounding_box(s.points)[None])
             return {"image": batch}
 
-    with atomic_path(onnx_out) as tmp, atomic_path(Path(onnx_out).with_suffix(".pre.onnx")) as pre:
+    with atomic_path(onnx_out) as tmp, tempfile.TemporaryDirectory() as scratch:
+        pre = Path(scratch) / "pre.onnx"
         quant_pre_process(str(onnx_in), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, weight_type=QuantType.QInt8,
@@ -81,4 +83,3 @@ def quantize_int8(onnx_in: str | Path, onnx_out: str | Path, calib_data: str | P
         entry = model.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(runner.meta | {"quantized": "int8"})
         onnx.save(model, str(tmp))
-        pre.unlink()
