@@ -1,0 +1,93 @@
+"""Arguments of ``synthmarks synth`` (argparse only here; the renderer is imported in ``run``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", help="output folder (Face Synthetics layout); a rerun resumes it")
+    p.add_argument("--count", type=int, default=100, help="number of faces (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="run seed; sample i uses rng([seed, i])")
+    p.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes (default: CPU count; 0 renders in this process)",
+    )
+    p.add_argument(
+        "--face-model",
+        metavar="PATH",
+        help="ICT FaceXModel folder, ICT-FaceKit zip or tar.xz "
+        "(else $SYNTHMARKS_FACE_MODEL, $SYNTHMARKS_SHARED/assets, ../shared, cache)",
+    )
+    p.add_argument(
+        "--download-face-model",
+        action="store_true",
+        help="download the public ICT-FaceKit archive (MIT) into the cache and exit",
+    )
+    p.add_argument("--backgrounds", metavar="DIR", help="extra folder of background photos")
+    p.add_argument(
+        "--jaw-convention",
+        choices=("xray", "outline"),
+        default="xray",
+        help="xray: true jaw line (Face Synthetics); outline: jaw points follow the "
+        "visible face outline when the head turns (300-W, AFLW2000-3D)",
+    )
+    p.add_argument(
+        "--supersample",
+        type=int,
+        default=1,
+        help="render at this multiple of --size and area-average (slower, smoother)",
+    )
+    p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace) -> int:
+    from synthmarks.errors import SynthmarksError
+    from synthmarks.synth.facemodel import download_face_model
+
+    if args.download_face_model:
+        path = download_face_model()
+        print(f"ICT Face Model archive saved to {path}")
+        if not args.out:
+            return 0
+    if not args.out:
+        raise SynthmarksError("--out DIR is required")
+
+    from synthmarks.synth.generate import generate
+    from synthmarks.synth.preview import write_preview
+    from synthmarks.synth.sampling import SynthConfig
+
+    cfg = SynthConfig(
+        size=args.size,
+        supersample=args.supersample,
+        jaw_convention=args.jaw_convention,
+        backgrounds=args.backgrounds,
+    ).validate()
+    if args.backgrounds:
+        from synthmarks.synth.backgrounds import BackgroundBank
+
+        BackgroundBank(args.backgrounds)  # a bad folder fails here, before any worker starts
+    workers = (os.cpu_count() or 1) if args.workers is None else args.workers
+    summary = generate(
+        args.out,
+        args.count,
+        args.seed,
+        cfg,
+        workers=workers,
+        face_model=args.face_model,
+        progress=not args.no_progress,
+    )
+    print(
+        f"synth: {summary['made']} made, {summary['skipped']} already there, "
+        f"{summary['images_per_second']:.1f} images/s"
+    )
+    if args.preview:
+        path = write_preview(args.out)
+        if path:
+            print(f"preview: {path}")
+    return 0

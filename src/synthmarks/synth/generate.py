@@ -1,0 +1,252 @@
+"""The ``synthmarks synth`` job: render N faces into the Face Synthetics layout, resumably.
+
+Per sample ``NNNNNN``: ``NNNNNN.png``, ``NNNNNN_seg.png``, ``NNNNNN_meta.json`` and, last,
+``NNNNNN_ldmks.txt``. Each file is written atomically, and the landmark file (the one readers
+index) is renamed into place only after the others, so a reader never sees half a sample. A
+resumed run skips samples whose four files exist and removes the pieces of an unfinished one.
+Sample i is drawn from ``default_rng([seed, i])``, so it is identical whatever the count, worker
+count or order of completion.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from synthmarks import __version__
+from synthmarks.errors import SynthmarksError
+from synthmarks.fileio import write_image, write_json, write_text
+from synthmarks.synth.sampling import SynthConfig, sample_params, sample_rng
+
+RUN_FILE = "synth_run.json"
+SUFFIXES = (".png", "_seg.png", "_meta.json", "_ldmks.txt")  # write order; ldmks last
+_NAME = re.compile(r"^(\d{6,})(\.png|_seg\.png|_meta\.json|_ldmks\.txt)$")
+
+
+@dataclass
+class SampleOutput:
+    image: np.ndarray  # (H, W, 3) uint8
+    seg: np.ndarray  # (H, W) uint8
+    points: np.ndarray  # (70, 2) float
+    visibility: np.ndarray  # (70,) bool
+    meta: dict
+
+
+class Worker:
+    """Everything one process needs to make samples: model, GL renderer, banks. Built once."""
+
+    def __init__(self, cfg: SynthConfig, face_model: str | None = None):
+        from synthmarks.synth.backgrounds import BackgroundBank
+        from synthmarks.synth.facemodel import load_face_model
+        from synthmarks.synth.labels import JawLines
+        from synthmarks.synth.render import Renderer
+        from synthmarks.synth.scene import HeadStatic
+
+        self.cfg = cfg
+        self.model = load_face_model(face_model)
+        self.static = HeadStatic(self.model)
+        self.renderer = Renderer(self.static, cfg.size, cfg.supersample)
+        self.bank = BackgroundBank(cfg.backgrounds)
+        self.jaw = JawLines(self.model)
+
+    def params(self, seed: int, index: int) -> dict:
+        return sample_params(sample_rng(seed, index), self.cfg, self.model.expression_names)
+
+    def make(self, params: dict) -> SampleOutput:
+        """Render one face from its parameter record (a pure function of ``params``)."""
+        import cv2
+
+        from synthmarks.landmarks import bounding_box
+        from synthmarks.synth import labels
+        from synthmarks.synth.backgrounds import environment, procedural
+        from synthmarks.synth.occluders import camera_effects, draw_occluders
+        from synthmarks.synth.scene import build_scene
+
+        size = self.cfg.size
+        brng = np.random.default_rng(params["background"]["seed"])
+        if params["background"]["photo"] and len(self.bank):
+            bg = self.bank.random_crop(brng, size)
+        else:
+            bg = procedural(brng, size)
+        if brng.random() < 0.5:  # out-of-focus background, as with a portrait lens
+            bg = cv2.GaussianBlur(bg, (0, 0), brng.uniform(0.5, 3.0))
+        env = environment(bg, params["light"]["env_from_background"])
+
+        scene = build_scene(self.static, params, size)
+        res = self.renderer.render(scene, params, env)
+        alpha = res.rgba[..., 3:4]
+        if self.cfg.supersample == 1:  # soften the silhouette a little: no supersampling here
+            alpha = cv2.GaussianBlur(alpha, (3, 3), 0.5)[..., None]
+        image = res.rgba[..., :3] * alpha + bg * (1 - alpha)
+
+        points = labels.project(scene)
+        pos3 = scene.landmarks_cam
+        if params["jaw_convention"] == "outline":
+            points, pos3 = labels.outline_jaw(scene, self.jaw, points)
+        seg = res.seg.copy()
+        occ = None
+        n_occ = params["occluders"]["count"]
+        if n_occ:
+            orng = np.random.default_rng(params["occluders"]["seed"])
+            image, occ = draw_occluders(
+                image.astype(np.float32), orng, n_occ, bounding_box(points), self.bank
+            )
+            seg[occ > 0.5] = 255
+        vis = labels.visibility(scene, points, pos3, res.depth_hi, res.supersample, occ)
+        out = camera_effects(image.astype(np.float32), params["camera_fx"])
+        meta = {
+            "version": __version__,
+            "pose_deg": params["pose_deg"],
+            "visibility": [bool(v) for v in vis],
+            "jaw_convention": params["jaw_convention"],
+            "camera": scene.camera.to_json(),
+            "params": params,
+        }
+        return SampleOutput(out, seg, points, vis, meta)
+
+
+def write_sample(out_dir: Path, index: int, s: SampleOutput) -> None:
+    """Write the four files of one sample, each atomically, the landmark file last."""
+    stem = out_dir / f"{index:06d}"
+    write_image(f"{stem}.png", s.image)
+    write_image(f"{stem}_seg.png", s.seg)
+    write_json(f"{stem}_meta.json", s.meta)
+    write_text(f"{stem}_ldmks.txt", "".join(f"{x:.3f} {y:.3f}\n" for x, y in s.points))
+
+
+def scan(out_dir: Path) -> tuple[set[int], set[int]]:
+    """(complete sample indices, indices with only some files) in an output folder."""
+    found: dict[int, set[str]] = {}
+    for p in out_dir.iterdir():
+        m = _NAME.match(p.name)
+        if m:
+            found.setdefault(int(m.group(1)), set()).add(m.group(2))
+    done = {i for i, s in found.items() if len(s) == len(SUFFIXES)}
+    return done, set(found) - done
+
+
+def clean_partial(out_dir: Path, partial: Iterable[int]) -> None:
+    """Remove the pieces of unfinished samples and leftover temporary files."""
+    for i in partial:
+        for suf in SUFFIXES:
+            p = out_dir / f"{i:06d}{suf}"
+            if p.exists():
+                p.unlink()
+    for p in out_dir.glob(".*.tmp*"):
+        p.unlink(missing_ok=True)
+
+
+def _check_run_file(out_dir: Path, seed: int, cfg: SynthConfig) -> None:
+    run = {"seed": int(seed), "config": cfg.to_json()}
+    path = out_dir / RUN_FILE
+    if path.exists():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError):
+            old = None
+        if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
+            raise SynthmarksError(
+                f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "
+                "use a new --out folder or the same settings to resume it"
+            )
+    write_json(path, {**run, "version": __version__})
+
+
+# --- worker processes -------------------------------------------------------------------------
+
+_WORKER: Worker | None = None
+
+
+def _init_worker(cfg_json: dict, face_model: str | None, workers: int) -> None:
+    from synthmarks.synth.render import configure_threads
+
+    configure_threads(workers)
+    global _WORKER
+    _WORKER = Worker(SynthConfig.from_json(cfg_json), face_model)
+
+
+def _work(task: tuple[str, int, int]) -> int:
+    out_dir, seed, index = task
+    assert _WORKER is not None
+    write_sample(Path(out_dir), index, _WORKER.make(_WORKER.params(seed, index)))
+    return index
+
+
+def generate(
+    out_dir: str | Path,
+    count: int,
+    seed: int = 0,
+    cfg: SynthConfig | None = None,
+    workers: int = 0,
+    face_model: str | None = None,
+    progress: bool = True,
+    on_sample: Callable[[int], None] | None = None,
+) -> dict:
+    """Make samples 0..count-1 in ``out_dir`` (skipping finished ones); returns a summary.
+
+    ``workers=0`` renders in this process (tests, debugging); otherwise a spawn pool with one GL
+    context per worker. ``on_sample(index)`` is called after each finished sample.
+    """
+    cfg = (cfg or SynthConfig()).validate()
+    if count < 0:
+        raise SynthmarksError(f"--count must be >= 0, not {count}")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SynthmarksError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SynthmarksError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise SynthmarksError(f"--out {out}: not writable")
+    from synthmarks.synth.facemodel import find_face_model
+
+    face_model = str(find_face_model(face_model))  # fail early, in the parent, with one line
+    _check_run_file(out, seed, cfg)
+    done, partial = scan(out)
+    clean_partial(out, partial)
+    todo = [i for i in range(count) if i not in done]
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=count, initial=count - len(todo), unit="img", desc="synth")
+    try:
+        if workers <= 0:
+            worker = Worker(cfg, face_model)
+            for i in todo:
+                write_sample(out, i, worker.make(worker.params(seed, i)))
+                if bar:
+                    bar.update(1)
+                if on_sample:
+                    on_sample(i)
+        elif todo:
+            ctx = mp.get_context("spawn")
+            with ctx.Pool(
+                workers, initializer=_init_worker, initargs=(cfg.to_json(), face_model, workers)
+            ) as pool:
+                tasks = [(str(out), int(seed), i) for i in todo]
+                for i in pool.imap_unordered(_work, tasks, chunksize=2):
+                    if bar:
+                        bar.update(1)
+                    if on_sample:
+                        on_sample(i)
+    finally:
+        if bar:
+            bar.close()
+    elapsed = time.perf_counter() - t0
+    return {
+        "made": len(todo),
+        "skipped": count - len(todo),
+        "seconds": elapsed,
+        "images_per_second": len(todo) / elapsed if elapsed > 0 and todo else 0.0,
+    }

@@ -1,0 +1,664 @@
+"""Rasterise a :class:`~synthmarks.synth.scene.Scene` with OpenGL (moderngl, headless EGL).
+
+One context per process, reused for every sample. A single pass renders colour, the Face
+Synthetics class of every pixel (second render target) and depth (for landmark visibility) at
+``supersample`` times the output size; colour is then area-averaged down, which antialiases.
+All appearance is procedural in the fragment shader from per-sample uniforms and the
+identity-free texture banks of :mod:`synthmarks.synth.textures`, so no texture is made per
+sample on the CPU. On llvmpipe this costs a few milliseconds per face at 256x256; on a machine
+with a GPU the same code runs on it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from synthmarks.errors import SynthmarksError
+from synthmarks.synth.scene import M_BEARD, M_EYE, M_HAIR, M_HEAD, M_TEETH, HeadStatic, Mesh, Scene
+from synthmarks.synth.textures import noise_bank, strand_bank
+
+VERTEX_SHADER = """
+#version 330
+uniform mat4 proj;
+in vec3 in_pos;
+in vec3 in_nrm;
+in vec3 in_obj;
+in vec2 in_uv;
+in float in_ao;
+in float in_mat;
+out float v_ao;
+out vec3 v_pos;
+out vec3 v_nrm;
+out vec3 v_obj;
+out vec2 v_uv;
+flat out int v_mat;
+void main() {
+    v_pos = in_pos;
+    v_nrm = in_nrm;
+    v_obj = in_obj;
+    v_uv = in_uv;
+    v_ao = in_ao;
+    v_mat = int(in_mat + 0.5);
+    gl_Position = proj * vec4(in_pos, 1.0);
+}
+"""
+
+_FS_HEADER = """
+#version 330
+in vec3 v_pos;
+in vec3 v_nrm;
+in vec3 v_obj;
+in vec2 v_uv;
+in float v_ao;
+flat in int v_mat;
+layout(location = 0) out vec4 f_col;
+layout(location = 1) out vec4 f_seg;
+uniform sampler2D tex_noise;
+uniform sampler2D tex_strand;
+uniform vec4 noise_off;
+uniform vec3 key_dir, key_col, fill_dir, fill_col, sky_col, ground_col, head_up;
+uniform float ambient, exposure;
+const float PI = 3.14159265;
+
+vec3 view_normal(out vec3 V) {
+    vec3 N = normalize(v_nrm);
+    V = normalize(-v_pos);
+    return dot(N, V) < 0.0 ? -N : N;
+}
+
+// Key light (wrapped per channel for skin's subsurface look), fill, hemispheric ambient, rim.
+vec3 shade(vec3 albedo, vec3 N, vec3 V, float spec_k, float shin, float ao, vec3 wrap) {
+    vec3 L = normalize(key_dir);
+    float ndl = dot(N, L);
+    vec3 diff = max((vec3(ndl) + wrap) / (1.0 + wrap), 0.0);
+    diff *= mix(vec3(1.0), diff, step(0.01, wrap.r));
+    vec3 H = normalize(L + V);
+    float spec = spec_k * pow(max(dot(N, H), 0.0), shin) * (shin + 8.0) / 25.0 * step(0.0, ndl);
+    vec3 amb = mix(ground_col, sky_col, 0.5 + 0.5 * N.y);
+    vec3 fill = fill_col * max(dot(N, normalize(fill_dir)), 0.0);
+    float rim = pow(1.0 - max(dot(N, V), 0.0), 3.0);
+    ao *= v_ao;
+    diff *= mix(1.0, v_ao, 0.6);
+    vec3 col = albedo * (key_col * diff + fill * ao + ambient * amb * ao) + key_col * spec * ao;
+    col += albedo * sky_col * rim * 0.15 * ambient;
+    return pow(max(col * exposure, 0.0), vec3(1.0 / 2.2));
+}
+
+void emit(vec3 col, float cls) {
+    f_col = vec4(col, 1.0);
+    f_seg = vec4(cls / 255.0, 0.0, 0.0, 1.0);
+}
+float cls_eye() { return v_obj.x < 0.0 ? 4.0 : 3.0; }
+"""
+
+#: Skin of the face and head: procedural albedo from the atlas masks and noise banks.
+FS_SKIN = (
+    _FS_HEADER
+    + """
+uniform sampler2D tex_m1;
+uniform sampler2D tex_m2;
+uniform sampler2D tex_cls;
+uniform vec3 skin_albedo;
+uniform float redness, noise_amp, pores, freckles, blemishes, age, skin_spec, skin_rough;
+uniform float lipstick, eyeshadow, eyeliner, blush, stubble;
+uniform vec3 lip_col, shadow_col, brow_col, beard_col;
+uniform float brow_thick, brow_density, brow_arch;
+void main() {
+    vec3 V;
+    vec3 N = view_normal(V);
+    vec2 uv = v_uv;
+    vec2 auv = vec2(uv.x * 0.5, uv.y);
+    vec4 m1 = texture(tex_m1, auv);
+    vec4 m2 = texture(tex_m2, auv);
+    ivec2 tc = ivec2(clamp(uv.x * 512.0, 0.0, 1023.0), clamp(uv.y * 512.0, 0.0, 511.0));
+    float cls = floor(texelFetch(tex_cls, tc, 0).r * 255.0 + 0.5);
+    vec4 nlo = texture(tex_noise, uv * 1.3 + noise_off.xy);
+    vec4 nhi = texture(tex_noise, uv * 5.0 + noise_off.zw);
+    vec4 nsp = texture(tex_noise, uv * 2.3 + noise_off.yx);
+    vec3 albedo = skin_albedo;
+    albedo *= 1.0 + noise_amp * ((nlo.r - 0.5) * 2.2 + (nlo.g - 0.5) * 1.4 + (nhi.g - 0.5) * 0.8);
+    albedo *= 1.0 - pores * smoothstep(0.55, 0.85, nhi.b);
+    vec3 red = albedo * vec3(1.18, 0.82, 0.84);
+    albedo = mix(albedo, red, clamp(redness * (0.7 * m2.g + 0.6 * m2.b) + 0.25 * m1.r, 0.0, 1.0));
+    albedo *= 1.0 - 0.18 * m2.r * (0.4 + age);
+    float face = step(uv.x, 1.0);
+    albedo *= 1.0 - face * freckles * 0.45 * smoothstep(0.25, 0.7, nsp.a);
+    float bl = face * blemishes * smoothstep(0.55, 0.9, nsp.b * nsp.a * 2.0);
+    albedo = mix(albedo, albedo * vec3(1.2, 0.7, 0.7), bl);
+    vec3 lip = albedo * vec3(0.92, 0.62, 0.62);
+    albedo = mix(albedo, lip, m1.r);
+    albedo = mix(albedo, lip_col, lipstick * m1.r);
+    albedo = mix(albedo, shadow_col, eyeshadow * m2.r);
+    albedo = mix(albedo, albedo * vec3(1.15, 0.8, 0.82), blush * m2.g);
+    albedo = mix(albedo, vec3(0.015), eyeliner * m2.a);
+    float dots = smoothstep(0.5, 0.75, nhi.b);
+    albedo = mix(albedo, beard_col, clamp(stubble * m1.a * (0.35 + 0.6 * dots), 0.0, 0.9));
+    // eyebrows: signed offset from the landmark line (cm, + above) and position t along it
+    float d = (m1.g - 0.5) * 4.0;
+    float t = m1.b * 1.5 - 0.25;
+    float half_w = brow_thick * 0.42 * (1.0 - 0.55 * clamp(t, 0.0, 1.0));
+    float centre = -half_w * 0.75 + brow_arch * 0.35 * sin(PI * clamp(t, 0.0, 1.0));
+    float along = smoothstep(-0.12, 0.0, t) * (1.0 - smoothstep(0.95, 1.12, t));
+    float across = 1.0 - smoothstep(half_w * 0.55, half_w, abs(d - centre));
+    float s = texture(tex_strand, vec2(t * 3.0 + noise_off.x, d * 0.8)).r;
+    float brow = face * along * across
+        * smoothstep(1.0 - brow_density, 1.15 - brow_density, s + 0.25 * across);
+    albedo = mix(albedo, brow_col, clamp(brow, 0.0, 1.0) * 0.92);
+    if (brow > 0.5 && cls == 1.0) cls = v_obj.x < 0.0 ? 6.0 : 5.0;
+    float spec_k = (0.02 + skin_spec * (0.04 + face * (0.06 * m2.b + 0.1 * m1.r)))
+        * (0.6 + 0.8 * nhi.b);
+    float shin = mix(60.0, 12.0, skin_rough);
+    emit(shade(albedo, N, V, spec_k, shin, 1.0, vec3(0.35, 0.12, 0.08)), cls);
+}
+"""
+)
+
+#: Mouth socket, gums, tongue, teeth and eye sockets: darkened with depth into the head.
+FS_INNER = (
+    _FS_HEADER
+    + """
+uniform vec3 teeth_col;
+void main() {
+    vec3 V;
+    vec3 N = view_normal(V);
+    if (v_mat == 5) {
+        float ao = clamp((v_obj.z - 6.0) / 4.0, 0.1, 1.0);
+        emit(shade(teeth_col, N, V, 0.2, 50.0, ao, vec3(0.0)) * ao, 9.0);
+    } else if (v_mat == 3) {
+        emit(shade(vec3(0.35, 0.12, 0.1), N, V, 0.0, 10.0, 0.3, vec3(0.0)) * 0.4, cls_eye());
+    } else {
+        float ao = clamp((v_obj.z - 4.0) / 6.0, 0.05, 1.0);
+        emit(shade(vec3(0.42, 0.12, 0.12), N, V, 0.15, 40.0, ao, vec3(0.0)) * ao, 9.0);
+    }
+}
+"""
+)
+
+#: Eyeballs: the cornea sphere carries the iris and pupil around UV (0.5, 0.5).
+FS_EYE = (
+    _FS_HEADER
+    + """
+uniform vec3 iris_col, sclera_col;
+uniform float pupil;
+void main() {
+    vec3 V;
+    vec3 N = view_normal(V);
+    vec2 d = v_uv - 0.5;
+    float r = length(d) / 0.095;
+    float ang = atan(d.y, d.x);
+    float fib = texture(tex_strand, vec2(ang / (2.0 * PI) * 3.0, r * 0.15)).r;
+    vec3 iris = iris_col * (0.55 + 0.9 * fib);
+    iris *= mix(1.0, 0.35, smoothstep(0.7, 1.0, r));
+    iris = mix(iris, iris_col * 1.6, 0.25 * (1.0 - smoothstep(pupil, pupil + 0.35, r)));
+    vec3 sclera = sclera_col * (0.92 + 0.15 * texture(tex_noise, v_uv * 3.0).g);
+    sclera = mix(sclera, sclera * vec3(1.0, 0.8, 0.78), smoothstep(1.6, 3.5, r));
+    vec3 albedo = r < pupil ? vec3(0.012)
+        : (r < 1.0 ? iris : mix(iris * 0.5, sclera, smoothstep(1.0, 1.12, r)));
+    float ao = mix(0.85, 0.55, smoothstep(1.8, 3.5, r));
+    emit(shade(albedo, N, V, 0.6, 300.0, ao, vec3(0.0)) * mix(1.0, ao, 0.5), cls_eye());
+}
+"""
+)
+
+#: Strand-textured, alpha-tested layers: eyelashes, scalp hair, beard.
+FS_HAIR = (
+    _FS_HEADER
+    + """
+uniform sampler2D tex_m1;
+uniform vec3 hair_col, beard_col;
+uniform float strand_scale, hair_shine;
+void main() {
+    vec3 V;
+    vec3 N = view_normal(V);
+    vec2 uv = v_uv;
+    vec3 albedo;
+    float cls;
+    float ao = 1.0;
+    if (v_mat == 8) {
+        // sparse, thin lashes: most of each card is discarded
+        float s = texture(tex_strand, vec2(uv.x * 9.0, uv.y * 0.2)).r;
+        if (s < 0.62) discard;
+        emit(shade(vec3(0.03, 0.022, 0.018), N, V, 0.1, 30.0, 0.6, vec3(0.0)), 1.0);
+        return;
+    } else if (v_mat == 10) {
+        float az = atan(v_obj.x, v_obj.z - 1.0);
+        vec2 sc = vec2(az * 5.0 * strand_scale, v_obj.y * 0.035 * strand_scale) + noise_off.xy;
+        vec4 st = texture(tex_strand, sc);
+        vec4 st2 = texture(tex_strand, sc * vec2(2.7, 1.3) + 0.37);
+        float cover = uv.x + (st.r - 0.5) * 2.5 + (st.b - 0.5) * 1.5;
+        if (cover < 0.35) discard;
+        albedo = hair_col * (0.45 + 0.75 * st2.r + 0.4 * (st.b - 0.5)) * (0.85 + 0.3 * st.a);
+        ao = mix(0.55, 1.0, smoothstep(0.3, 1.5, cover));
+        cls = 13.0;
+    } else {
+        vec4 m1 = texture(tex_m1, vec2(uv.x * 0.5, uv.y));
+        vec4 st = texture(tex_strand, vec2(uv.x * 40.0, uv.y * 6.0) + noise_off.zw);
+        if (m1.a * (0.55 + 0.9 * st.r) < 0.55) discard;
+        albedo = beard_col * (0.5 + 0.8 * st.g);
+        cls = 14.0;
+    }
+    // Kajiya-Kay highlight along strands running down the head
+    vec3 L = normalize(key_dir);
+    vec3 H = normalize(L + V);
+    vec3 T = normalize(head_up - N * dot(N, head_up));
+    float th = dot(T, H);
+    float kk = hair_shine * 0.5 * pow(sqrt(max(1.0 - th * th, 0.0)), 60.0)
+        * max(dot(N, L) + 0.2, 0.0);
+    vec3 col = shade(albedo, N, V, 0.0, 10.0, ao, vec3(0.0));
+    col = pow(pow(col, vec3(2.2)) + key_col * kk * exposure * ao, vec3(1.0 / 2.2));
+    emit(col, cls);
+}
+"""
+)
+
+#: Headwear, glasses frames, clothing.
+FS_MISC = (
+    _FS_HEADER
+    + """
+uniform vec3 hw_col, glasses_col, cloth_col, cloth_col2;
+uniform float hw_pattern;
+uniform int cloth_pattern;
+void main() {
+    vec3 V;
+    vec3 N = view_normal(V);
+    vec2 uv = v_uv;
+    if (v_mat == 12) {
+        float knit = 0.5 + 0.5 * sin(uv.x * 6.0) * sin(uv.y * 3.0 + uv.x);
+        float stripe = step(0.5, fract(uv.y * 0.25)) * hw_pattern;
+        vec3 albedo = hw_col * (0.75 + 0.35 * knit) * (1.0 - 0.4 * stripe);
+        emit(shade(albedo, N, V, 0.02, 10.0, 1.0, vec3(0.0)), 17.0);
+    } else if (v_mat == 13) {
+        emit(shade(glasses_col, N, V, 0.4, 120.0, 1.0, vec3(0.0)), 16.0);
+    } else {
+        float pat = 0.0;
+        if (cloth_pattern == 1) pat = step(0.5, fract(v_obj.y * 0.35));
+        if (cloth_pattern == 2)
+            pat = step(0.5, fract(v_obj.y * 0.3)) * step(0.5, fract(v_obj.x * 0.3));
+        if (cloth_pattern == 3) pat = smoothstep(0.45, 0.55, texture(tex_noise, v_obj.xy * 0.01).r);
+        vec3 albedo = mix(cloth_col, cloth_col2, pat);
+        float fold = texture(tex_noise, v_obj.xy * vec2(0.004, 0.008) + noise_off.xy).r;
+        albedo *= 0.75 + 0.5 * fold;
+        emit(shade(albedo, N, V, 0.01, 8.0, 0.85, vec3(0.0)), 15.0);
+    }
+}
+"""
+)
+
+
+@dataclass
+class RenderResult:
+    """Output-size colour with coverage alpha, class ids, and hi-res linear depth (cm)."""
+
+    rgba: np.ndarray  # (H, W, 4) float32 0..1, straight (not premultiplied) colour + coverage
+    seg: np.ndarray  # (H, W) uint8
+    depth_hi: np.ndarray  # (sH, sW) float32 eye-space distance along -z; inf where empty
+    supersample: int
+
+
+#: Interleaved vertex layout of :meth:`Mesh.interleaved`.
+_ATTRIBUTES = (
+    ("in_pos", 3),
+    ("in_nrm", 3),
+    ("in_obj", 3),
+    ("in_uv", 2),
+    ("in_ao", 1),
+    ("in_mat", 1),
+)
+
+
+def _layout(prog, vbo) -> tuple:
+    """Buffer format for ``prog``: attributes the compiler optimised away become skipped bytes."""
+    fmt, names = [], []
+    for name, n in _ATTRIBUTES:
+        if name is not None and name in prog:
+            fmt.append(f"{n}f")
+            names.append(name)
+        else:
+            fmt.append(f"{4 * n}x")
+    return (vbo, " ".join(fmt), *names)
+
+
+_DEPTH_VS = """
+#version 330
+uniform mat3 rot;
+uniform float scale;
+in vec3 in_pos;
+void main() {
+    vec3 p = rot * in_pos * scale;
+    gl_Position = vec4(p.xy, -p.z, 1.0);
+}
+"""
+_DEPTH_FS = """
+#version 330
+out vec4 c;
+void main() { c = vec4(1.0); }
+"""
+
+
+def vertex_ambient_occlusion(
+    ctx, static: HeadStatic, n_dirs: int = 64, res: int = 320
+) -> np.ndarray:
+    """Per render-vertex ambient occlusion of the neutral head, from depth maps in many directions.
+
+    A vertex's occlusion is the cosine-weighted fraction of directions from which it is not hidden
+    by the rest of the head: eye sockets, nostrils, the mouth, ears and the under-chin darken the
+    way soft, everywhere-light darkens them. Computed once per process (a fraction of a second).
+    """
+    import moderngl
+
+    model = static.model
+    v = model.neutral.astype(np.float32)
+    centre = (v.min(0) + v.max(0)) / 2
+    p = v - centre
+    radius = float(np.linalg.norm(p, axis=1).max()) * 1.01
+    tris = static.tris_main
+    pos_idx = static.pos_index
+    prog = ctx.program(vertex_shader=_DEPTH_VS, fragment_shader=_DEPTH_FS)
+    vbo = ctx.buffer(p[pos_idx].astype(np.float32).tobytes())
+    ibo = ctx.buffer(np.ascontiguousarray(tris, np.uint32).tobytes())
+    vao = ctx.vertex_array(prog, [(vbo, "3f", "in_pos")], index_buffer=ibo, index_element_size=4)
+    depth = ctx.depth_texture((res, res))
+    fbo = ctx.framebuffer(depth_attachment=depth)
+    nrm = static.incidence @ np.cross(
+        v[static.tri_pos[:, 1]] - v[static.tri_pos[:, 0]],
+        v[static.tri_pos[:, 2]] - v[static.tri_pos[:, 0]],
+    )
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True) + 1e-12
+    k = np.arange(n_dirs) + 0.5
+    phi = np.arccos(1 - 2 * k / n_dirs)
+    theta = np.pi * (1 + 5**0.5) * k
+    dirs = np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
+    acc = np.zeros(len(v))
+    wsum = np.zeros(len(v))
+    fbo.use()
+    ctx.enable(moderngl.DEPTH_TEST)
+    ctx.disable(moderngl.CULL_FACE)
+    for d in dirs:
+        # rotation whose third row is d: the camera looks along -d from outside the head
+        a = np.array([1.0, 0, 0]) if abs(d[0]) < 0.9 else np.array([0, 1.0, 0])
+        x = np.cross(a, d)
+        x /= np.linalg.norm(x)
+        y = np.cross(d, x)
+        rot = np.stack([x, y, d]).astype(np.float32)
+        prog["rot"].write(rot.T.tobytes())
+        prog["scale"].value = 1.0 / radius
+        fbo.clear(depth=1.0)
+        vao.render(moderngl.TRIANGLES)
+        buf = np.frombuffer(depth.read(), np.float32).reshape(res, res)
+        q = (p @ rot.T) / radius
+        col = np.clip(((q[:, 0] + 1) * 0.5 * res).astype(int), 0, res - 1)
+        row = np.clip(((q[:, 1] + 1) * 0.5 * res).astype(int), 0, res - 1)
+        zbuf = buf[row, col]
+        zv = (-q[:, 2] + 1) * 0.5
+        w = np.clip(nrm @ d, 0, None)
+        acc += w * (zv <= zbuf + 0.006)
+        wsum += w
+    for obj in (vao, vbo, ibo, fbo, depth, prog):
+        obj.release()
+    ao = np.where(wsum > 0, acc / np.maximum(wsum, 1e-9), 1.0)
+    return np.clip(ao * 1.15, 0.05, 1.0).astype(np.float32)[pos_idx]
+
+
+def _cached_ao(ctx, static: HeadStatic) -> np.ndarray:
+    """Ambient occlusion, cached beside the face model cache so workers start quickly."""
+    from pathlib import Path
+
+    from synthmarks.fileio import atomic_path
+
+    cache = static.model.cache_path
+    path = Path(cache).with_suffix(".ao.npy") if cache else None
+    if path is not None and path.is_file():
+        try:
+            ao = np.load(path)
+            if ao.shape == (len(static.pos_index),):
+                return ao
+        except (OSError, ValueError):
+            pass
+    ao = vertex_ambient_occlusion(ctx, static)
+    if path is not None:
+        try:
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.save(fh, ao)
+        except OSError:
+            pass  # a read-only cache only costs the recomputation
+    return ao
+
+
+def create_context():
+    """A headless OpenGL 3.3 context: EGL first (Mesa llvmpipe or a GPU), else the default."""
+    import moderngl
+
+    errors = []
+    for kw in ({"backend": "egl"}, {}):
+        try:
+            return moderngl.create_standalone_context(require=330, **kw)
+        except Exception as exc:  # moderngl raises plain Exception for a missing backend
+            errors.append(f"{kw or 'default'}: {exc}")
+    raise SynthmarksError("no OpenGL 3.3 context (tried EGL and the default): " + "; ".join(errors))
+
+
+class Renderer:
+    """Owns the GL context, programs, texture banks and framebuffer of one process."""
+
+    def __init__(self, static: HeadStatic, size: int, supersample: int = 2):
+        import moderngl
+
+        self.moderngl = moderngl
+        self.static = static
+        self.size = size
+        self.ss = supersample
+        self.ctx = create_context()
+        ctx = self.ctx
+        self.progs = {
+            name: ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=fs)
+            for name, fs in (
+                ("skin", FS_SKIN),
+                ("inner", FS_INNER),
+                ("eye", FS_EYE),
+                ("hair", FS_HAIR),
+                ("misc", FS_MISC),
+            )
+        }
+        hs = size * supersample
+        self.color = ctx.texture((hs, hs), 4, dtype="f1")
+        self.seg = ctx.texture((hs, hs), 1, dtype="f1")
+        self.depth = ctx.depth_texture((hs, hs))
+        self.fbo = ctx.framebuffer(
+            color_attachments=[self.color, self.seg], depth_attachment=self.depth
+        )
+
+        def tex(arr: np.ndarray, unit: int, name: str, nearest: bool = False, repeat: bool = True):
+            arr = np.ascontiguousarray(np.flipud(arr))
+            comps = 1 if arr.ndim == 2 else arr.shape[2]
+            t = ctx.texture((arr.shape[1], arr.shape[0]), comps, arr.tobytes(), dtype="f1")
+            if nearest:
+                t.filter = (moderngl.NEAREST, moderngl.NEAREST)
+            else:
+                t.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            t.repeat_x = t.repeat_y = repeat
+            t.use(unit)
+            for prog in self.progs.values():
+                if name in prog:
+                    prog[name].value = unit
+            return t
+
+        atlas = static.atlas
+        self.textures = [
+            tex(noise_bank(), 0, "tex_noise"),
+            tex(strand_bank(), 1, "tex_strand"),
+            tex(atlas.masks1, 2, "tex_m1", repeat=False),
+            tex(atlas.masks2, 3, "tex_m2", repeat=False),
+            tex(atlas.classes, 4, "tex_cls", nearest=True, repeat=False),
+        ]
+        self.head_ao = _cached_ao(ctx, static)
+        # The head's static attributes never change; its positions/normals are rewritten per
+        # sample. One index buffer per material group so each group runs only its own shader
+        # (llvmpipe pays for every branch of an uber-shader).
+        nv = len(static.pos_index)
+        self.head_vbo = ctx.buffer(reserve=nv * 13 * 4)
+        tri_mat = static.mat[static.tris_main[:, 0]]
+        groups = {
+            "skin": static.tris_main[tri_mat <= M_HEAD],
+            "inner": static.tris_main[(tri_mat > M_HEAD) & (tri_mat <= M_TEETH)],
+            "eye": static.tris_main[tri_mat == M_EYE],
+        }
+        self.head_vaos = []
+        self._buffers = [self.head_vbo]
+        for group, tris in groups.items():
+            self.head_vaos.append(self._vao(group, self.head_vbo, tris))
+        self.lash_vao = self._vao("hair", self.head_vbo, static.tris_lash)
+        # uniform name -> the programs' uniform objects (looked up once, set per sample)
+        self._uniforms: dict[str, list] = {}
+        for prog in self.progs.values():
+            for name in prog:
+                member = prog[name]
+                if isinstance(member, moderngl.Uniform) and not name.startswith("tex_"):
+                    self._uniforms.setdefault(name, []).append(member)
+
+    def _vao(self, program: str, vbo, tris: np.ndarray):
+        ibo = self.ctx.buffer(np.ascontiguousarray(tris, np.uint32).tobytes())
+        self._buffers.append(ibo)
+        prog = self.progs[program]
+        return self.ctx.vertex_array(
+            prog, [_layout(prog, vbo)], index_buffer=ibo, index_element_size=4
+        )
+
+    def _set_uniforms(self, params: dict, scene: Scene, env: dict) -> None:
+        sk, mk, br, hp = params["skin"], params["makeup"], params["brows"], params["hair"]
+        fh, ey, lt = params["facial_hair"], params["eyes"], params["light"]
+        values = {
+            "proj": scene.camera.gl_projection().T.tobytes(),
+            "skin_albedo": tuple(sk["albedo"]),
+            "redness": sk["redness"],
+            "noise_amp": sk["noise_amp"],
+            "pores": sk["pores"],
+            "freckles": sk["freckles"],
+            "blemishes": sk["blemishes"],
+            "age": sk["age"],
+            "skin_spec": sk["spec"],
+            "skin_rough": sk["roughness"],
+            "noise_off": tuple(sk["noise_offset"]),
+            "lipstick": mk["lipstick"],
+            "lip_col": tuple(mk["lip_colour"]),
+            "eyeshadow": mk["eyeshadow"],
+            "shadow_col": tuple(mk["eyeshadow_colour"]),
+            "eyeliner": mk["eyeliner"],
+            "blush": mk["blush"],
+            "brow_col": tuple(br["colour"]),
+            "brow_thick": br["thickness"],
+            "brow_density": br["density"],
+            "brow_arch": br["arch"],
+            "hair_col": tuple(hp["colour"]),
+            "strand_scale": hp["strand_scale"],
+            "hair_shine": hp["shine"],
+            "stubble": fh["stubble"],
+            "beard_col": tuple(fh["colour"]),
+            "iris_col": tuple(ey["iris_colour"]),
+            "sclera_col": tuple(ey["sclera"]),
+            "pupil": ey["pupil"],
+            "teeth_col": tuple(params["teeth"]),
+            "key_dir": tuple(np.asarray(lt["key_dir"]) / np.linalg.norm(lt["key_dir"])),
+            "key_col": tuple(lt["key_colour"]),
+            "fill_dir": tuple(lt["fill_dir"]),
+            "fill_col": tuple(lt["fill_colour"]),
+            "ambient": lt["ambient"],
+            "exposure": lt["exposure"],
+            "sky_col": tuple(env["sky"]),
+            "ground_col": tuple(env["ground"]),
+            "head_up": tuple(scene.rotation @ np.array([0.0, 1.0, 0.0])),
+        }
+        hw = params.get("headwear") or {"colour": [0.2, 0.2, 0.2], "pattern": 0.0}
+        values["hw_col"] = tuple(hw["colour"])
+        values["hw_pattern"] = float(hw["pattern"] > 0.5)
+        gl = params.get("glasses") or {"colour": [0.05, 0.05, 0.05]}
+        values["glasses_col"] = tuple(gl["colour"])
+        cp = params["clothing"]
+        values["cloth_col"] = tuple(cp["colour"])
+        values["cloth_col2"] = tuple(cp["pattern_colour"])
+        values["cloth_pattern"] = int(cp["pattern"])
+        for name, v in values.items():
+            for uniform in self._uniforms.get(name, ()):
+                if name == "proj":
+                    uniform.write(v)
+                else:
+                    uniform.value = v
+
+    def _draw_mesh(self, mesh: Mesh) -> None:
+        ctx = self.ctx
+        vbo = ctx.buffer(mesh.interleaved().tobytes())
+        ibo = ctx.buffer(np.ascontiguousarray(mesh.tris, np.uint32).tobytes())
+        program = self.progs["hair" if mesh.mat[0] in (M_HAIR, M_BEARD) else "misc"]
+        vao = ctx.vertex_array(
+            program, [_layout(program, vbo)], index_buffer=ibo, index_element_size=4
+        )
+        vao.render(self.moderngl.TRIANGLES)
+        vao.release()
+        vbo.release()
+        ibo.release()
+
+    def render(self, scene: Scene, params: dict, env: dict) -> RenderResult:
+        mgl = self.moderngl
+        ctx = self.ctx
+        self.fbo.use()
+        self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.BLEND)
+        ctx.enable(mgl.CULL_FACE)  # the head is closed and wound counter-clockwise outside
+        ctx.cull_face = "back"
+        self._set_uniforms(params, scene, env)
+        scene.head.ao = self.head_ao
+        self.head_vbo.write(scene.head.interleaved().tobytes())
+        # Outer layers (hair, hats, glasses) first: the costly skin shader then fails the early
+        # depth test wherever they cover it. Face skin before mouth and eyes, for the same reason.
+        for mesh in scene.extras:
+            if mesh.cull:
+                ctx.enable(mgl.CULL_FACE)
+            else:
+                ctx.disable(mgl.CULL_FACE)
+            self._draw_mesh(mesh)
+        ctx.enable(mgl.CULL_FACE)
+        for vao in self.head_vaos:
+            vao.render(mgl.TRIANGLES)
+        # eyelashes: thin cards seen from both sides, kept out of the depth used for visibility
+        ctx.disable(mgl.CULL_FACE)
+        ctx.depth_mask = False
+        self.lash_vao.render(mgl.TRIANGLES)
+        ctx.depth_mask = True
+
+        hs = self.size * self.ss
+        rgba = np.frombuffer(self.color.read(), np.uint8).reshape(hs, hs, 4)[::-1]
+        seg = np.frombuffer(self.seg.read(), np.uint8).reshape(hs, hs)[::-1]
+        d = np.frombuffer(self.depth.read(), np.float32).reshape(hs, hs)[::-1]
+        cam = scene.camera
+        n, f = cam.near, cam.far
+        zn = d * 2.0 - 1.0
+        with np.errstate(divide="ignore"):
+            lin = (2.0 * f * n) / ((f + n) - zn * (f - n))
+        lin = np.where(d >= 1.0, np.inf, lin).astype(np.float32)
+        rgba_f = rgba.astype(np.float32) / 255.0
+        if self.ss > 1:
+            a = rgba_f[..., 3:4]
+            prem = np.concatenate([rgba_f[..., :3] * a, a], -1)
+            small = cv2.resize(prem, (self.size, self.size), interpolation=cv2.INTER_AREA)
+            alpha = small[..., 3:4]
+            colour = small[..., :3] / np.maximum(alpha, 1e-6)
+            rgba_f = np.concatenate([colour, alpha], -1)
+            o = self.ss // 2
+            seg = seg[o :: self.ss, o :: self.ss]
+        return RenderResult(rgba_f, np.ascontiguousarray(seg), lin, self.ss)
+
+    def release(self) -> None:
+        self.ctx.release()
+
+
+def configure_threads(workers: int) -> None:
+    """Keep llvmpipe, BLAS and OpenCV from oversubscribing the cores when several workers run."""
+    n = max(1, (os.cpu_count() or 1) // max(workers, 1))
+    os.environ.setdefault("LP_NUM_THREADS", str(n))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, str(n))
+    cv2.setNumThreads(n)

@@ -1,0 +1,369 @@
+"""Every random choice of a synthetic face, drawn from one seeded generator and kept as JSON.
+
+A sample is a pure function of its parameter record (``sample_params`` output), so the record saved
+beside each image re-makes it exactly. Randomness that is cheaper to leave as a seed (noise fields,
+occluder shapes, sensor noise) is itself a seed inside the record.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from synthmarks.errors import SynthmarksError
+
+JAW_CONVENTIONS = ("xray", "outline")
+
+#: Expression groups: the shapes a real face tends to combine, with how likely each group is used.
+EXPRESSION_GROUPS: dict[str, tuple[float, list[str]]] = {
+    "smile": (0.30, ["mouthSmile_L", "mouthSmile_R", "cheekSquint_L", "cheekSquint_R"]),
+    "jaw_open": (0.30, ["jawOpen"]),
+    "blink": (0.12, ["eyeBlink_L", "eyeBlink_R"]),
+    "squint": (0.15, ["eyeSquint_L", "eyeSquint_R"]),
+    "wide": (0.10, ["eyeWide_L", "eyeWide_R"]),
+    "brow_up": (0.20, ["browInnerUp_L", "browInnerUp_R", "browOuterUp_L", "browOuterUp_R"]),
+    "brow_down": (0.15, ["browDown_L", "browDown_R"]),
+    "frown": (0.12, ["mouthFrown_L", "mouthFrown_R"]),
+    "pucker": (0.08, ["mouthPucker"]),
+    "funnel": (0.06, ["mouthFunnel"]),
+    "lips_roll": (0.06, ["mouthRollLower", "mouthRollUpper"]),
+    "lower_down": (0.12, ["mouthLowerDown_L", "mouthLowerDown_R"]),
+    "upper_up": (0.10, ["mouthUpperUp_L", "mouthUpperUp_R"]),
+    "stretch": (0.10, ["mouthStretch_L", "mouthStretch_R"]),
+    "press": (0.08, ["mouthPress_L", "mouthPress_R"]),
+    "shrug": (0.06, ["mouthShrugLower", "mouthShrugUpper"]),
+    "dimple": (0.06, ["mouthDimple_L", "mouthDimple_R"]),
+    "mouth_side": (0.08, ["mouthLeft", "mouthRight"]),
+    "jaw_side": (0.06, ["jawLeft", "jawRight", "jawForward"]),
+    "cheek_puff": (0.04, ["cheekPuff_L", "cheekPuff_R"]),
+    "sneer": (0.06, ["noseSneer_L", "noseSneer_R"]),
+}
+#: Groups whose left/right shapes should move together (symmetric) most of the time.
+_PAIRED_ONE_OF = {"mouth_side", "jaw_side"}
+
+#: Hair colours (linear-ish RGB, 0..1): black, browns, blond, red, grey/white.
+HAIR_COLOURS = np.array(
+    [
+        [0.020, 0.016, 0.014],
+        [0.045, 0.030, 0.022],
+        [0.09, 0.055, 0.035],
+        [0.16, 0.10, 0.06],
+        [0.30, 0.20, 0.11],
+        [0.50, 0.38, 0.22],
+        [0.62, 0.50, 0.32],
+        [0.30, 0.10, 0.04],
+        [0.45, 0.43, 0.41],
+        [0.75, 0.73, 0.70],
+    ]
+)
+HAIR_COLOUR_P = np.array([0.22, 0.2, 0.17, 0.12, 0.08, 0.05, 0.03, 0.04, 0.05, 0.04])
+
+IRIS_COLOURS = np.array(
+    [
+        [0.12, 0.06, 0.03],
+        [0.25, 0.14, 0.06],
+        [0.35, 0.25, 0.12],
+        [0.25, 0.32, 0.18],
+        [0.22, 0.33, 0.45],
+        [0.35, 0.45, 0.55],
+        [0.30, 0.32, 0.33],
+    ]
+)
+IRIS_COLOUR_P = np.array([0.35, 0.25, 0.1, 0.08, 0.1, 0.07, 0.05])
+
+
+@dataclass
+class SynthConfig:
+    """Settings of one ``synthmarks synth`` run; saved with the output so a resume must match."""
+
+    size: int = 256
+    supersample: int = 1
+    jaw_convention: str = "xray"
+    yaw_max: float = 90.0
+    pitch_max: float = 40.0
+    roll_max: float = 45.0
+    #: Fraction of samples whose yaw is uniform over +-yaw_max; the rest are near-frontal.
+    p_wide_yaw: float = 0.45
+    #: Side of the 68-point box as a fraction of the image side (min, max).
+    face_scale: tuple[float, float] = (0.22, 0.72)
+    identity_sigma: float = 1.2
+    p_hair: float = 0.88
+    p_long_hair: float = 0.30
+    p_beard: float = 0.18
+    p_stubble: float = 0.25
+    p_makeup: float = 0.30
+    p_glasses: float = 0.15
+    p_headwear: float = 0.10
+    p_clothing: float = 0.95
+    p_occluder: float = 0.35
+    p_photo_background: float = 0.55
+    backgrounds: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> SynthConfig:
+        if self.jaw_convention not in JAW_CONVENTIONS:
+            raise SynthmarksError(
+                f"jaw_convention must be one of {', '.join(JAW_CONVENTIONS)}, "
+                f"not {self.jaw_convention!r}"
+            )
+        if not 32 <= self.size <= 2048:
+            raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
+        if self.supersample not in (1, 2, 3, 4):
+            raise SynthmarksError(f"supersample must be 1..4, not {self.supersample}")
+        lo, hi = self.face_scale
+        if not 0.05 <= lo <= hi <= 1.5:
+            raise SynthmarksError(
+                f"face_scale must be 0.05 <= min <= max <= 1.5, not {self.face_scale}"
+            )
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["face_scale"] = list(self.face_scale)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> SynthConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        if "face_scale" in kw:
+            kw["face_scale"] = tuple(kw["face_scale"])
+        return cls(**kw).validate()
+
+
+def _f(x: Any) -> Any:
+    """Plain Python numbers/lists for JSON."""
+    if isinstance(x, np.ndarray):
+        return [_f(v) for v in x.tolist()]
+    if isinstance(x, list | tuple):
+        return [_f(v) for v in x]
+    if isinstance(x, np.floating | float):
+        return round(float(x), 6)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def _skin_tone(rng: np.random.Generator) -> list[float]:
+    """Skin albedo from melanin and haemoglobin amounts, covering light to very dark skin.
+
+    A two-chromophore blend: melanin absorbs strongly towards blue, haemoglobin adds red. The
+    melanin amount is drawn from a broad mixture so every Fitzpatrick type is common.
+    """
+    melanin = float(
+        np.clip(
+            rng.choice(
+                [rng.uniform(0.0, 0.35), rng.uniform(0.3, 0.7), rng.uniform(0.6, 1.0)],
+                p=[0.45, 0.33, 0.22],
+            ),
+            0,
+            1,
+        )
+    )
+    hb = rng.uniform(0.2, 0.8)
+    light = np.array([0.78, 0.60, 0.50])
+    dark = np.array([0.16, 0.085, 0.05])
+    base = light * (dark / light) ** melanin
+    base = base * (1 + hb * np.array([0.10, -0.06, -0.04]) * (1 - 0.5 * melanin))
+    base *= rng.uniform(0.92, 1.08, 3) ** 0.5  # slight hue jitter (yellow/olive/pink undertones)
+    return _f(np.clip(base, 0.02, 0.95))
+
+
+def _expression(rng: np.random.Generator, names: list[str]) -> dict[str, float]:
+    weights: dict[str, float] = {}
+    if rng.random() < 0.25:  # a quarter of faces are neutral
+        return weights
+    for group, (p, shapes) in EXPRESSION_GROUPS.items():
+        if rng.random() >= p:
+            continue
+        strength = float(rng.beta(1.6, 1.6))
+        if group in _PAIRED_ONE_OF:
+            weights[str(rng.choice(shapes))] = strength * 0.8
+            continue
+        asym = rng.random() < 0.2
+        for s in shapes:
+            w = strength * (rng.uniform(0.3, 1.0) if asym else rng.uniform(0.85, 1.0))
+            weights[s] = round(max(weights.get(s, 0.0), w), 4)
+    if "jawOpen" in weights and rng.random() < 0.5:
+        weights["jawOpen"] = round(weights["jawOpen"] * rng.uniform(0.2, 1.0), 4)
+    return {k: v for k, v in weights.items() if k in names}
+
+
+def _pose(rng: np.random.Generator, cfg: SynthConfig) -> list[float]:
+    if rng.random() < cfg.p_wide_yaw:
+        yaw = rng.uniform(-cfg.yaw_max, cfg.yaw_max)
+    else:
+        yaw = rng.normal(0, 15)
+    pitch = rng.normal(0, 12) if rng.random() < 0.8 else rng.uniform(-cfg.pitch_max, cfg.pitch_max)
+    roll = rng.normal(0, 9) if rng.random() < 0.85 else rng.uniform(-cfg.roll_max, cfg.roll_max)
+    return _f(
+        [
+            np.clip(pitch, -cfg.pitch_max, cfg.pitch_max),
+            np.clip(yaw, -cfg.yaw_max, cfg.yaw_max),
+            np.clip(roll, -cfg.roll_max, cfg.roll_max),
+        ]
+    )
+
+
+def sample_params(rng: np.random.Generator, cfg: SynthConfig, expression_names: list[str]) -> dict:
+    """Draw one face's full parameter record (JSON-serialisable)."""
+    p: dict[str, Any] = {}
+    p["identity"] = _f(np.clip(rng.normal(0, cfg.identity_sigma, 100), -3.5, 3.5))
+    p["expression"] = _expression(rng, expression_names)
+    blink = max(p["expression"].get("eyeBlink_L", 0), p["expression"].get("eyeBlink_R", 0))
+    # [yaw (+ towards the subject's left), pitch (+ up)]; eyes rarely turn far from the head
+    p["gaze_deg"] = _f(
+        [
+            np.clip(rng.normal(0, 14), -30, 30) * (1 - blink),
+            np.clip(rng.normal(0, 7), -18, 18) * (1 - blink),
+        ]
+    )
+    p["pose_deg"] = _pose(rng, cfg)
+    p["body_yaw_frac"] = _f(rng.uniform(0.3, 1.0))  # how much of the head yaw the torso follows
+
+    # Camera: a 35 mm-equivalent focal length; distance follows from the wanted face size.
+    p["focal_35mm"] = _f(np.exp(rng.uniform(np.log(28), np.log(140))))
+    p["face_scale"] = _f(rng.uniform(*cfg.face_scale))
+    p["face_center"] = _f(rng.uniform(0.5 - 0.12, 0.5 + 0.12, 2))
+
+    # Skin
+    skin = {
+        "albedo": _skin_tone(rng),
+        "redness": _f(rng.uniform(0.0, 1.0)),
+        "noise_amp": _f(rng.uniform(0.04, 0.16)),
+        "pores": _f(rng.uniform(0.02, 0.12)),
+        "freckles": _f(rng.uniform(0, 0.6) if rng.random() < 0.2 else 0.0),
+        "blemishes": _f(rng.uniform(0, 0.5) if rng.random() < 0.3 else 0.0),
+        "age": _f(rng.uniform(0, 1)),
+        "spec": _f(rng.uniform(0.15, 0.6)),
+        "roughness": _f(rng.uniform(0.3, 0.7)),
+        "noise_offset": _f(rng.uniform(0, 1, 4)),
+    }
+    p["skin"] = skin
+    makeup = rng.random() < cfg.p_makeup
+    p["makeup"] = {
+        "lipstick": _f(rng.uniform(0.2, 0.9) if makeup and rng.random() < 0.7 else 0.0),
+        "lip_colour": _f(rng.uniform([0.3, 0.02, 0.05], [0.75, 0.2, 0.3])),
+        "eyeshadow": _f(rng.uniform(0.2, 0.8) if makeup and rng.random() < 0.6 else 0.0),
+        "eyeshadow_colour": _f(rng.uniform([0.05, 0.03, 0.03], [0.5, 0.35, 0.45])),
+        "eyeliner": _f(rng.uniform(0.3, 1.0) if makeup and rng.random() < 0.5 else 0.0),
+        "blush": _f(rng.uniform(0.1, 0.5) if makeup and rng.random() < 0.5 else 0.0),
+    }
+    hair_i = int(rng.choice(len(HAIR_COLOURS), p=HAIR_COLOUR_P))
+    hair_col = HAIR_COLOURS[hair_i] * rng.uniform(0.8, 1.2, 3) ** 0.3
+    brow_col = hair_col * rng.uniform(0.6, 1.0) if hair_i < 8 else HAIR_COLOURS[1] * 2
+    p["brows"] = {
+        "colour": _f(brow_col),
+        "thickness": _f(rng.uniform(0.5, 1.5)),
+        "density": _f(rng.uniform(0.45, 1.0)),
+        "arch": _f(rng.uniform(-0.3, 0.4)),
+    }
+    has_hair = rng.random() < cfg.p_hair
+    p["hair"] = {
+        "present": bool(has_hair),
+        "colour": _f(hair_col),
+        "thickness_cm": _f(rng.uniform(0.15, 1.6)),
+        "front_y": _f(rng.uniform(7.0, 11.5)),
+        "recession": _f(rng.uniform(0.0, 3.0) if rng.random() < 0.35 else rng.uniform(0, 0.8)),
+        "side_y": _f(rng.uniform(-1.0, 5.0)),
+        "back_y": _f(rng.uniform(-9.0, -2.0)),
+        "fringe": _f(rng.uniform(0.0, 5.0) if rng.random() < 0.25 else 0.0),
+        "long": bool(has_hair and rng.random() < cfg.p_long_hair),
+        "length_cm": _f(rng.uniform(8, 35)),
+        "side_cover": _f(rng.uniform(0.0, 1.0)),
+        "strand_scale": _f(rng.uniform(0.6, 1.6)),
+        "shine": _f(rng.uniform(0.1, 0.6)),
+        "seed": int(rng.integers(1 << 31)),
+    }
+    stubble = rng.random() < cfg.p_stubble
+    beard = rng.random() < cfg.p_beard
+    p["facial_hair"] = {
+        "stubble": _f(rng.uniform(0.3, 1.0) if stubble or beard else 0.0),
+        "beard": bool(beard),
+        "beard_length_cm": _f(rng.uniform(0.2, 1.6)),
+        "moustache": _f(rng.uniform(0.4, 1.0) if beard and rng.random() < 0.8 else 0.0),
+        "beard_top": _f(rng.uniform(0.0, 1.0)),
+        "colour": _f(
+            hair_col if rng.random() < 0.8 else HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))]
+        ),
+    }
+    p["eyes"] = {
+        "iris_colour": _f(
+            IRIS_COLOURS[rng.choice(len(IRIS_COLOURS), p=IRIS_COLOUR_P)]
+            * rng.uniform(0.7, 1.3, 3) ** 0.4
+        ),
+        "pupil": _f(rng.uniform(0.25, 0.5)),
+        "sclera": _f(rng.uniform([0.55, 0.5, 0.45], [0.85, 0.8, 0.78])),
+    }
+    p["teeth"] = _f(rng.uniform([0.55, 0.5, 0.38], [0.9, 0.86, 0.78]))
+    p["glasses"] = None
+    if rng.random() < cfg.p_glasses:
+        p["glasses"] = {
+            "width": _f(rng.uniform(4.6, 6.0)),
+            "height": _f(rng.uniform(2.6, 4.6)),
+            "roundness": _f(rng.uniform(0.1, 1.0)),
+            "thickness": _f(rng.uniform(0.08, 0.45)),
+            "offset_y": _f(rng.uniform(-0.5, 0.4)),
+            "distance": _f(rng.uniform(1.2, 2.2)),
+            "colour": _f(rng.uniform(0, 1, 3) ** 2.5 * (0.1 if rng.random() < 0.5 else 1.0)),
+            "tint": _f(rng.uniform(0.0, 0.7) if rng.random() < 0.2 else 0.0),
+        }
+    p["headwear"] = None
+    if rng.random() < cfg.p_headwear:
+        p["headwear"] = {
+            "kind": str(rng.choice(["beanie", "cap"])),
+            "brim_y": _f(rng.uniform(6.0, 10.5)),
+            "tilt": _f(rng.uniform(-0.15, 0.15)),
+            "colour": _f(rng.uniform(0, 1, 3) ** 1.8),
+            "pattern": _f(rng.uniform(0, 1)),
+        }
+    p["clothing"] = {
+        "present": bool(rng.random() < cfg.p_clothing),
+        "colour": _f(rng.uniform(0, 1, 3) ** 1.6),
+        "collar_y": _f(rng.uniform(-19.0, -12.5)),
+        "pattern": int(rng.integers(4)),
+        "pattern_colour": _f(rng.uniform(0, 1, 3)),
+        "shoulder": _f(rng.uniform(17.0, 23.0)),
+    }
+    # Lighting: a key light, an optional fill, hemispheric ambient tied to the background.
+    key_dir = _f([rng.uniform(-1, 1), rng.uniform(-0.4, 1.0), rng.uniform(0.1, 1.0)])
+    p["light"] = {
+        "key_dir": key_dir,
+        "key_colour": _f(
+            np.array([1.0, rng.uniform(0.85, 1.0), rng.uniform(0.7, 1.05)]) * rng.uniform(0.6, 2.2)
+        ),
+        "fill_dir": _f([rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(0.0, 1.0)]),
+        "fill_colour": _f(rng.uniform(0.0, 0.6, 3) * (rng.random() < 0.6)),
+        "ambient": _f(rng.uniform(0.15, 0.7)),
+        "env_from_background": _f(rng.uniform(0.3, 1.0)),
+        "shadow": _f(rng.uniform(0.3, 1.0)),
+        "exposure": _f(rng.uniform(0.85, 1.2)),
+    }
+    p["background"] = {
+        "photo": bool(rng.random() < cfg.p_photo_background),
+        "seed": int(rng.integers(1 << 31)),
+    }
+    p["occluders"] = {
+        "count": int(rng.integers(1, 4)) if rng.random() < cfg.p_occluder else 0,
+        "seed": int(rng.integers(1 << 31)),
+    }
+    p["camera_fx"] = {
+        "blur": _f(rng.uniform(0, 1.2) if rng.random() < 0.3 else 0.0),
+        "noise": _f(rng.uniform(0, 0.04)),
+        "jpeg": int(rng.integers(35, 95)) if rng.random() < 0.4 else 0,
+        "gamma": _f(rng.uniform(0.85, 1.15)),
+        "saturation": _f(rng.uniform(0.7, 1.2)),
+        "vignette": _f(rng.uniform(0, 0.35)),
+        "grey": bool(rng.random() < 0.04),
+        "seed": int(rng.integers(1 << 31)),
+    }
+    p["jaw_convention"] = cfg.jaw_convention
+    return p
+
+
+def sample_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of sample ``index`` of a run seeded ``seed``, whatever the order and count."""
+    return np.random.default_rng([int(seed), int(index)])

@@ -1,0 +1,397 @@
+"""The synthetic face generator: labels where the pixels are, reproducibility, resume, format."""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from synthmarks.errors import SynthmarksError
+from synthmarks.landmarks import FLIP_PERMUTATION, flip_points
+
+SIZE = 128
+
+
+@pytest.fixture(scope="module")
+def face_model(shared: Path) -> Path:
+    path = shared / "assets" / "ICT-FaceKit-FaceXModel.tar.xz"
+    if not path.is_file():
+        pytest.skip(f"ICT face model not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory, face_model) -> Path:
+    """A cache shared by the module (converting the model takes ~8 s, loading it < 1 s)."""
+    import os
+
+    from synthmarks.synth.facemodel import default_cache_dir
+
+    return Path(os.environ.get("SYNTHMARKS_CACHE", default_cache_dir()))
+
+
+@pytest.fixture(scope="module")
+def worker(face_model, cache_dir):
+    from synthmarks.synth.generate import Worker
+    from synthmarks.synth.sampling import SynthConfig
+
+    return Worker(SynthConfig(size=SIZE), str(face_model))
+
+
+def frontal_params(worker, yaw: float = 0.0, **changes) -> dict:
+    """A clean, frontal, unoccluded face: the easiest case to check labels against pixels."""
+    p = worker.params(7, 0)
+    p["pose_deg"] = [0.0, yaw, 0.0]
+    p["expression"] = {}
+    p["gaze_deg"] = [0.0, 0.0]
+    p["glasses"] = None
+    p["headwear"] = None
+    p["hair"]["present"] = False
+    p["facial_hair"]["beard"] = False
+    p["occluders"]["count"] = 0
+    p["camera_fx"].update(blur=0.0, noise=0.0, jpeg=0)
+    p["face_scale"] = 0.6
+    p["face_center"] = [0.5, 0.5]
+    p.update(changes)
+    return p
+
+
+# --- the face model ---------------------------------------------------------------------------
+
+
+def test_face_model_loads_and_caches(face_model, cache_dir):
+    import time
+
+    from synthmarks.synth import facemodel
+
+    model = facemodel.load_face_model(face_model)
+    assert model.neutral.shape == (26719, 3)
+    assert model.identity.shape == (100, 26719, 3)
+    assert model.expression.shape == (53, 26719, 3)
+    assert len(model.landmarks) == 68 and model.landmarks[30] == 4857  # README's nose tip
+    facemodel._LOADED.clear()
+    t = time.perf_counter()
+    facemodel.load_face_model(face_model)
+    assert time.perf_counter() - t < 1.0, "loading the cache must take well under a second"
+
+
+def test_face_model_sources_are_found_in_zip_and_folder(tmp_path):
+    from synthmarks.synth.facemodel import _Source
+
+    obj = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\nvt 0 1\nf 1/1 2/2 3/3\n"
+    zpath = tmp_path / "ICT-FaceKit-master.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        z.writestr("ICT-FaceKit-master/FaceXModel/generic_neutral_mesh.obj", obj)
+        z.writestr("ICT-FaceKit-master/README.md", "readme")
+    src = _Source(zpath)
+    assert src.read("generic_neutral_mesh.obj") == obj and src.read("README.md") == b"readme"
+    folder = tmp_path / "repo" / "FaceXModel"
+    folder.mkdir(parents=True)
+    (folder / "generic_neutral_mesh.obj").write_bytes(obj)
+    (folder.parent / "README.md").write_text("readme")
+    for p in (folder, folder.parent):
+        assert _Source(p).read("README.md") == b"readme"
+
+
+def test_missing_face_model_is_one_line_error(tmp_path, monkeypatch):
+    from synthmarks.cli import main
+    from synthmarks.synth.facemodel import find_face_model
+
+    with pytest.raises(SynthmarksError, match="no such file"):
+        find_face_model(tmp_path / "nope")
+    monkeypatch.delenv("SYNTHMARKS_FACE_MODEL", raising=False)
+    monkeypatch.delenv("SYNTHMARKS_SHARED", raising=False)
+    monkeypatch.setenv("SYNTHMARKS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SynthmarksError, match="download-face-model"):
+        find_face_model(None)
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(tmp_path / "o"),
+                "--count",
+                "1",
+                "--workers",
+                "0",
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
+
+
+def test_bad_inputs_are_user_errors(tmp_path, face_model):
+    from synthmarks.cli import main
+    from synthmarks.synth.backgrounds import BackgroundBank
+
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    assert (
+        main(
+            [
+                "synth",
+                "--out",
+                str(afile),
+                "--count",
+                "1",
+                "--workers",
+                "0",
+                "--face-model",
+                str(face_model),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
+    with pytest.raises(SynthmarksError, match="not a folder"):
+        BackgroundBank(afile)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SynthmarksError, match="no images"):
+        BackgroundBank(tmp_path / "empty")
+
+
+# --- labels -----------------------------------------------------------------------------------
+
+
+def test_projection_follows_opencv_pixel_centres():
+    """A square from x=9.75 to 20.25 covers pixel columns 10..20: x=10.0 is column 10's centre."""
+    from synthmarks.synth.render import create_context
+    from synthmarks.synth.scene import Camera
+
+    ctx = create_context()
+    cam = Camera(f=50.0, cx=15.3, cy=12.1, width=32, height=32)
+    z = -10.0
+    x0, x1, y0, y1 = 9.75, 20.25, 5.75, 8.25
+    # back-project the wanted pixel corners to camera space at depth z
+    corners = [(x, y) for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+    pts = np.array([[(x - cam.cx) * -z / cam.f, -(y - cam.cy) * -z / cam.f, z] for x, y in corners])
+    np.testing.assert_allclose(cam.project(pts), corners, atol=1e-9)
+    prog = ctx.program(
+        vertex_shader="#version 330\nuniform mat4 proj;in vec3 p;"
+        "void main(){gl_Position=proj*vec4(p,1.0);}",
+        fragment_shader="#version 330\nout vec4 c;void main(){c=vec4(1.0);}",
+    )
+    prog["proj"].write(cam.gl_projection().T.tobytes())
+    vbo = ctx.buffer(pts[[0, 1, 2, 0, 2, 3]].astype("f4").tobytes())
+    fbo = ctx.simple_framebuffer((32, 32))
+    fbo.use()
+    fbo.clear()
+    ctx.vertex_array(prog, [(vbo, "3f", "p")]).render()
+    img = np.frombuffer(fbo.read(components=1), np.uint8).reshape(32, 32)[::-1]
+    cols = np.flatnonzero(img.max(0) > 0)
+    rows = np.flatnonzero(img.max(1) > 0)
+    assert cols.min() == 10 and cols.max() == 20
+    assert rows.min() == 6 and rows.max() == 8
+    ctx.release()
+
+
+def test_landmark_vertices_project_where_they_are_rendered(worker):
+    """Visible landmarks sit on the rendered surface (depth buffer) and on the right parts (seg)."""
+    from synthmarks.synth import labels
+    from synthmarks.synth.scene import build_scene
+
+    p = frontal_params(worker)
+    scene = build_scene(worker.static, p, SIZE)
+    res = worker.renderer.render(scene, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
+    pts = labels.project(scene)
+    vis = labels.visibility(scene, pts, scene.landmarks_cam, res.depth_hi, res.supersample)
+    assert vis[:68].all(), f"frontal face with hidden points: {np.flatnonzero(~vis)}"
+    cam = scene.camera
+    for i, (x, y) in enumerate(pts):
+        if i in range(0, 17):  # the jaw line is at the silhouette's edge: depth jumps there
+            continue
+        k = res.supersample
+        best = np.inf
+        for dy in (-1, 0, 1):  # lid and lip margins sit on depth edges: allow one pixel
+            for dx in (-1, 0, 1):
+                c, r = int(round(x)) + dx, int(round(y)) + dy
+                d = res.depth_hi[int(round((r + 0.5) * k - 0.5)), int(round((c + 0.5) * k - 0.5))]
+                # unproject the pixel centre at the rendered depth: the surface point seen there
+                px = np.array([(c - cam.cx) * d / cam.f, -(r - cam.cy) * d / cam.f, -d])
+                best = min(best, np.linalg.norm(px - scene.landmarks_cam[i]))
+        pix_cm = -scene.landmarks_cam[i, 2] / cam.f
+        # inner-lip vertices of a closed mouth lie a little inside the crease the lips hide
+        slack = 0.3 if 60 <= i < 68 else 0.05
+        assert best < 0.75 * pix_cm + slack, f"point {i}: rendered surface {best:.2f} cm away"
+    seg = res.seg
+
+    def cls(i: int) -> int:
+        return int(seg[int(round(pts[i, 1])), int(round(pts[i, 0]))])
+
+    assert cls(30) == 2, "nose tip must be on the nose class"
+    assert cls(68) == 4 and cls(69) == 3, "pupils on their eyes (Face Synthetics naming)"
+    assert pts[68, 0] < pts[69, 0] and pts[36, 0] < pts[45, 0], "point 36/68 are image-left"
+    assert cls(51) in (10, 1) and cls(57) in (11, 1)
+    for i in range(17, 70):  # jaw points lie on the silhouette: half background is right
+        assert cls(i) != 0, f"point {i} is on the background"
+
+
+def test_outline_jaw_follows_the_silhouette(worker):
+    from synthmarks.synth import labels
+    from synthmarks.synth.scene import build_scene
+
+    front = frontal_params(worker)
+    sc = build_scene(worker.static, front, SIZE)
+    x = labels.project(sc)
+    o, _ = labels.outline_jaw(sc, worker.jaw, x)
+    assert np.abs(o[:17] - x[:17]).max() < 1.5, "frontal: outline equals the true jaw"
+
+    turned = frontal_params(worker, yaw=60.0)
+    sc = build_scene(worker.static, turned, SIZE)
+    res = worker.renderer.render(sc, turned, {"sky": [0.5] * 3, "ground": [0.3] * 3})
+    x = labels.project(sc)
+    o, pos3 = labels.outline_jaw(sc, worker.jaw, x)
+    vis_x = labels.visibility(sc, x, sc.landmarks_cam, res.depth_hi, 1)
+    vis_o = labels.visibility(sc, o, pos3, res.depth_hi, 1)
+    far = [j for j in range(17) if not vis_x[j]]
+    assert far, "a 60 degree yaw hides part of the true jaw line"
+    assert vis_o[far].all(), "outline jaw points are visible"
+    assert np.abs(o[far] - x[far]).max() > 2.0
+
+
+# --- the job ----------------------------------------------------------------------------------
+
+
+def _files(d: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.name != "synth_run.json"}
+
+
+def _gen(out: Path, count: int, face_model: Path, **kw):
+    from synthmarks.synth.generate import generate
+    from synthmarks.synth.sampling import SynthConfig
+
+    return generate(
+        out,
+        count,
+        seed=5,
+        cfg=SynthConfig(size=SIZE),
+        workers=0,
+        face_model=str(face_model),
+        progress=False,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory, face_model) -> Path:
+    out = tmp_path_factory.mktemp("ref")
+    _gen(out, 5, face_model)
+    return out
+
+
+def test_output_layout_and_reader(reference_run):
+    from synthmarks.data.readers import load_dataset
+
+    names = sorted(p.name for p in reference_run.iterdir())
+    for i in range(5):
+        for suf in (".png", "_seg.png", "_ldmks.txt", "_meta.json"):
+            assert f"{i:06d}{suf}" in names
+    assert not [n for n in names if ".tmp" in n]
+    samples = load_dataset(reference_run)
+    assert len(samples) == 5
+    for s in samples:
+        assert s.points.shape == (70, 2)
+        assert s.visibility is not None and s.visibility.shape == (70,)
+        assert s.pose is not None and s.pose.shape == (3,)
+        img = s.load_image()
+        assert img.shape == (SIZE, SIZE, 3) and img.dtype == np.uint8
+        seg = cv2.imread(str(s.seg_path), cv2.IMREAD_UNCHANGED)
+        assert seg.shape == (SIZE, SIZE) and seg.dtype == np.uint8
+        assert set(np.unique(seg)) <= set(range(19)) | {255}
+        meta = json.loads(s.image_path.with_name(s.name + "_meta.json").read_text())
+        assert meta["jaw_convention"] == "xray" and "params" in meta
+
+
+def test_seed_reproduces_samples(reference_run, tmp_path, face_model, worker):
+    _gen(tmp_path, 3, face_model)  # a different count: samples 0..2 must be the same
+    ref, new = _files(reference_run), _files(tmp_path)
+    for name, data in new.items():
+        assert data == ref[name], f"{name} differs between runs with the same seed"
+    # the saved record alone re-makes the image
+    meta = json.loads((reference_run / "000002_meta.json").read_text())
+    w2 = copy.copy(worker)
+    from synthmarks.synth.sampling import SynthConfig
+
+    w2.cfg = SynthConfig(size=SIZE)
+    again = w2.make(meta["params"])
+    img = cv2.imread(str(reference_run / "000002.png"))[..., ::-1]
+    assert np.array_equal(again.image, img)
+
+
+def test_interrupted_run_resumes_without_duplicates_or_torn_files(
+    reference_run, tmp_path, face_model
+):
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(i: int) -> None:
+        if i == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        _gen(tmp_path, 5, face_model, on_sample=stop_after_two)
+    # a crash in the middle of writing sample 2: some of its files and a temp file
+    (tmp_path / "000002.png").write_bytes(b"torn")
+    (tmp_path / ".000002_seg.png.abc.tmp.png").write_bytes(b"torn")
+    summary = _gen(tmp_path, 5, face_model)
+    assert summary["made"] == 3 and summary["skipped"] == 2
+    assert _files(tmp_path) == _files(reference_run)
+
+
+def test_resume_refuses_another_config(reference_run, face_model):
+    from synthmarks.synth.generate import generate
+    from synthmarks.synth.sampling import SynthConfig
+
+    with pytest.raises(SynthmarksError, match="another seed or config"):
+        generate(
+            reference_run,
+            5,
+            seed=6,
+            cfg=SynthConfig(size=SIZE),
+            workers=0,
+            face_model=str(face_model),
+            progress=False,
+        )
+
+
+def test_flips_and_crops_keep_labels_attached(reference_run):
+    from synthmarks.data.crop import apply, crop_matrix, warp
+    from synthmarks.data.readers import load_dataset
+
+    def bilinear(img: np.ndarray, pts: np.ndarray) -> np.ndarray:
+        m = cv2.remap(
+            img.astype(np.float32),
+            pts[:, :1].astype(np.float32),
+            pts[:, 1:].astype(np.float32),
+            cv2.INTER_LINEAR,
+        )
+        return m.reshape(len(pts), -1)
+
+    for s in load_dataset(reference_run):
+        img = s.load_image()
+        pts = s.points.astype(np.float64)
+        inside = (pts >= 1).all(1) & (pts < SIZE - 2).all(1)
+        flipped = img[:, ::-1]
+        fpts = flip_points(pts, SIZE)
+        # point i of the flipped face is the mirror of original point FLIP_PERMUTATION[i]
+        a = bilinear(img, pts[FLIP_PERMUTATION])
+        b = bilinear(flipped, fpts)
+        np.testing.assert_allclose(
+            a[inside[FLIP_PERMUTATION]], b[inside[FLIP_PERMUTATION]], atol=1e-3
+        )
+        m = crop_matrix(pts[:68].mean(0) + 3.3, side=SIZE * 0.7, out_size=96, angle_deg=17)
+        crop = warp(img, m, 96)
+        cpts = apply(m, pts)
+        ok = inside & (cpts >= 2).all(1) & (cpts < 94).all(1)
+        # compare smooth colour (blurred) so resampling differences stay small
+        blur_a = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 2.5)
+        blur_b = cv2.GaussianBlur(crop.astype(np.float32), (0, 0), 2.5 * 96 / (SIZE * 0.7))
+        diff = np.abs(bilinear(blur_a, pts[ok]) - bilinear(blur_b, cpts[ok])).mean()
+        assert diff < 12, f"crop moved the labels off their pixels (mean colour diff {diff:.1f})"
