@@ -1,0 +1,125 @@
+"""MobileNetV3 small/large (Howard et al., 2019), features only."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from torch import Tensor, nn
+
+from synthmarks.models.layers import ConvBNAct, SqueezeExcite, make_divisible
+
+
+class BlockSpec(NamedTuple):
+    kernel: int
+    expand: int
+    out: int
+    se: bool
+    act: str
+    stride: int
+
+
+# Tables 1 and 2 of the paper.
+SMALL: list[BlockSpec] = [
+    BlockSpec(3, 16, 16, True, "relu", 2),
+    BlockSpec(3, 72, 24, False, "relu", 2),
+    BlockSpec(3, 88, 24, False, "relu", 1),
+    BlockSpec(5, 96, 40, True, "hswish", 2),
+    BlockSpec(5, 240, 40, True, "hswish", 1),
+    BlockSpec(5, 240, 40, True, "hswish", 1),
+    BlockSpec(5, 120, 48, True, "hswish", 1),
+    BlockSpec(5, 144, 48, True, "hswish", 1),
+    BlockSpec(5, 288, 96, True, "hswish", 2),
+    BlockSpec(5, 576, 96, True, "hswish", 1),
+    BlockSpec(5, 576, 96, True, "hswish", 1),
+]
+LARGE: list[BlockSpec] = [
+    BlockSpec(3, 16, 16, False, "relu", 1),
+    BlockSpec(3, 64, 24, False, "relu", 2),
+    BlockSpec(3, 72, 24, False, "relu", 1),
+    BlockSpec(5, 72, 40, True, "relu", 2),
+    BlockSpec(5, 120, 40, True, "relu", 1),
+    BlockSpec(5, 120, 40, True, "relu", 1),
+    BlockSpec(3, 240, 80, False, "hswish", 2),
+    BlockSpec(3, 200, 80, False, "hswish", 1),
+    BlockSpec(3, 184, 80, False, "hswish", 1),
+    BlockSpec(3, 184, 80, False, "hswish", 1),
+    BlockSpec(3, 480, 112, True, "hswish", 1),
+    BlockSpec(3, 672, 112, True, "hswish", 1),
+    BlockSpec(5, 672, 160, True, "hswish", 2),
+    BlockSpec(5, 960, 160, True, "hswish", 1),
+    BlockSpec(5, 960, 160, True, "hswish", 1),
+]
+
+
+class InvertedResidual(nn.Module):
+    """1x1 expand -> depthwise kxk -> (squeeze-excite) -> 1x1 project; residual if shapes match."""
+
+    def __init__(
+        self, in_ch: int, expand: int, out_ch: int, kernel: int, stride: int, se: bool, act: str
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        if expand != in_ch:
+            layers.append(ConvBNAct(in_ch, expand, 1, act=act))
+        layers.append(ConvBNAct(expand, expand, kernel, stride, groups=expand, act=act))
+        if se:
+            layers.append(SqueezeExcite(expand, make_divisible(expand / 4)))
+        layers.append(ConvBNAct(expand, out_ch, 1, act=None))
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and in_ch == out_ch
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = self.block(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV3(nn.Module):
+    """MobileNetV3 features up to the last bottleneck (the 1x1 576/960 expansion and the
+    classifier are left to the heads, which size them for their own needs)."""
+
+    def __init__(
+        self, variant: str = "small", width_mult: float = 1.0, output_stride: int = 32
+    ) -> None:
+        super().__init__()
+        specs = {"small": SMALL, "large": LARGE}[variant]
+        stem_ch = make_divisible(16 * width_mult)
+        layers: list[nn.Module] = [ConvBNAct(3, stem_ch, 3, 2, act="hswish")]
+        in_ch, stride = stem_ch, 2
+        for s in specs:
+            block_stride = s.stride if stride * s.stride <= output_stride else 1
+            stride *= block_stride
+            out_ch = make_divisible(s.out * width_mult)
+            layers.append(
+                InvertedResidual(
+                    in_ch,
+                    make_divisible(s.expand * width_mult),
+                    out_ch,
+                    s.kernel,
+                    block_stride,
+                    s.se,
+                    s.act,
+                )
+            )
+            in_ch = out_ch
+        self.features = nn.Sequential(*layers)
+        self.out_channels = in_ch
+        self.stride = stride
+        init_weights(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.features(x)
+
+
+def init_weights(module: nn.Module) -> None:
+    """He-normal convolutions, unit BatchNorm, small linear layers: the usual from-scratch init."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d | nn.ConvTranspose2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.01)
+            nn.init.zeros_(m.bias)

@@ -1,0 +1,170 @@
+import numpy as np
+import pytest
+import torch
+
+from synthmarks.models import (
+    DEFAULT_MODEL,
+    MODEL_NAMES,
+    LandmarkModel,
+    PointsModule,
+    build_model,
+    model_info,
+)
+from synthmarks.models.heatmap import decode_heatmaps
+from synthmarks.models.losses import gaussian_heatmaps
+from synthmarks.models.mean_shape import DEFAULT_MEAN_SHAPE_68
+
+EXPECTED = {
+    "regress_mbv3s",
+    "regress_mbv3l",
+    "heatmap_shufflenet",
+    "hourglass2",
+    "pipnet_mbv3s",
+    "pipnet_mbv3l",
+    "pipnet_shufflenet",
+    "pipnet_resnet18",
+}
+
+
+def random_points(b: int, n: int = 68, margin: float = 0.1) -> torch.Tensor:
+    return margin + (1 - 2 * margin) * torch.rand(b, n, 2)
+
+
+def test_names_and_default():
+    assert set(MODEL_NAMES) == EXPECTED
+    assert DEFAULT_MODEL == "pipnet_mbv3s"
+    with pytest.raises(ValueError):
+        build_model("nope")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_shapes_size_and_config(name):
+    model = build_model(name)
+    assert isinstance(model, LandmarkModel)
+    info = model_info(model, 128)
+    assert info["size_mb"] <= 15.0
+    assert info["flops"] == 2 * info["macs"] > 0
+    model.eval()
+    with torch.no_grad():
+        points, scores = model.decode(model(torch.randn(2, 3, 128, 128)))
+    assert points.shape == (2, 68, 2) and scores.shape == (2, 68)
+    assert torch.all((scores >= 0) & (scores <= 1))
+    again = build_model(**model.config)
+    again.load_state_dict(model.state_dict())  # same architecture, same buffers
+    assert again.config == model.config
+
+
+def test_default_is_small():
+    assert model_info(build_model(DEFAULT_MODEL))["size_mb"] < 3.0
+
+
+@pytest.mark.parametrize("name", ["pipnet_mbv3s", "hourglass2", "regress_mbv3s"])
+def test_input_256(name):
+    model = build_model(name, input_size=256).eval()
+    with torch.no_grad():
+        points, _ = PointsModule(model)(torch.randn(1, 3, 256, 256))
+    assert points.shape == (1, 68, 2)
+
+
+def test_pipnet_stride_32_grid():
+    model = build_model("pipnet_mbv3s", stride=32)
+    assert model.grid == 4
+    assert model(torch.randn(1, 3, 128, 128))["score"].shape == (1, 68, 4, 4)
+
+
+@pytest.mark.parametrize(
+    "name", ["pipnet_mbv3s", "pipnet_resnet18", "hourglass2", "heatmap_shufflenet", "regress_mbv3s"]
+)
+def test_perfect_outputs_decode_to_targets(name):
+    model = build_model(name)
+    points = random_points(3)
+    decoded, scores = model.decode(model.encode(points))
+    assert torch.allclose(decoded, points, atol=1e-4)
+    if name.startswith("pipnet"):
+        assert torch.all(scores > 0.99)
+
+
+def test_pipnet_bce_round_trip_and_custom_mean_shape():
+    shape = DEFAULT_MEAN_SHAPE_68 + np.random.default_rng(0).normal(0, 0.01, (68, 2))
+    model = build_model("pipnet_mbv3s", score_loss="bce", mean_shape=shape, num_neighbors=6)
+    assert isinstance(model.config["mean_shape"], list)
+    points = random_points(2)
+    decoded, scores = model.decode(model.encode(points))
+    assert torch.allclose(decoded, points, atol=1e-5)
+    assert torch.all(scores > 0.99)
+    build_model(**model.config).load_state_dict(model.state_dict())
+
+
+def test_pipnet_nrm_merge_averages_reverse_neighbours():
+    model = build_model("pipnet_mbv3s")
+    # each landmark is predicted by itself plus every landmark listing it as a neighbour
+    counts = 1 + np.bincount(model.neighbours.numpy().ravel(), minlength=68)
+    assert np.allclose(model.self_weight.numpy(), 1 / counts)
+    assert np.allclose(model.merge_t.numpy().sum(0) + model.self_weight.numpy(), 1.0)
+    # a neighbour offset that is wrong by 1 cell moves its target by 1 / (G * count)
+    points = random_points(1)
+    out = model.encode(points)
+    i, j = 0, int(model.neighbours[0, 0])
+    out["nb_x"][0, i * model.num_neighbors] += 1.0
+    decoded, _ = model.decode(out)
+    shift = decoded[0, :, 0] - points[0, :, 0]
+    assert shift[j].item() == pytest.approx(1 / (model.grid * counts[j]), abs=1e-5)
+    shift[j] = 0
+    assert torch.allclose(shift, torch.zeros(68), atol=1e-5)
+
+
+def test_heatmap_decode_subpixel_and_border():
+    pts = torch.tensor([[[0.3137, 0.7021], [0.52, 0.48]]])
+    maps = gaussian_heatmaps(pts, 32, sigma=1.5)
+    decoded, scores = decode_heatmaps(maps)
+    assert torch.allclose(decoded, pts, atol=1e-4)
+    assert torch.all(scores > 0.9)
+    # classic rounded targets lose up to half a heatmap pixel
+    rounded, _ = decode_heatmaps(gaussian_heatmaps(pts, 32, sigma=1.5, subpixel=False))
+    assert (rounded - pts).abs().max() > 1e-3
+    # a peak on the border decodes to the border pixel centre, no NaN
+    edge = torch.zeros(1, 1, 8, 8)
+    edge[0, 0, 0, 7] = 1.0
+    decoded, _ = decode_heatmaps(edge)
+    assert torch.allclose(decoded, torch.tensor([[[7.5 / 8, 0.5 / 8]]]))
+
+
+@pytest.mark.parametrize("name", ["pipnet_mbv3s", "regress_mbv3s", "heatmap_shufflenet"])
+def test_visibility_masks_loss(name):
+    model = build_model(name)
+    out = model(torch.randn(2, 3, 128, 128))
+    target = random_points(2)
+    vis = torch.ones(2, 68)
+    vis[:, 10] = 0
+    moved = target.clone()
+    moved[:, 10] += 0.3
+    a, logs = model.loss(out, target, vis)
+    b, _ = model.loss(out, moved, vis)
+    assert torch.isfinite(a) and logs
+    assert a.item() == pytest.approx(b.item(), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("pipnet_mbv3s", {}),
+        ("pipnet_mbv3s", {"score_loss": "bce"}),
+        ("regress_mbv3s", {"loss": "wing"}),
+        ("heatmap_shufflenet", {}),
+        ("heatmap_shufflenet", {"loss": "awing"}),
+        ("hourglass2", {"channels": 32}),
+    ],
+)
+def test_few_steps_reduce_loss(name, kwargs):
+    model = build_model(name, input_size=64, **kwargs).to(memory_format=torch.channels_last)
+    x = torch.randn(4, 3, 64, 64).contiguous(memory_format=torch.channels_last)
+    target = random_points(4)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    values = []
+    for _ in range(10):
+        loss, _ = model.loss(model(x), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        values.append(loss.item())
+    assert min(values[-3:]) < 0.85 * values[0], values
