@@ -1,0 +1,402 @@
+"""The training loop: config in, ``runs/<name>/{best,last}.pt`` out, repeatable and resumable.
+
+Repeatability rests on three things: the model is initialised from ``seed``; every sample's
+augmentation and the epoch's shuffle are functions of (seed, epoch, index) (see
+:mod:`synthmarks.data.dataset`); torch's own RNG (dropout) is reseeded from (seed, epoch, rank) at
+each epoch start. The learning rate is a function of the step. So a run resumed from ``last.pt``
+(model, optimiser, step, best metric; RNG states for a mid-epoch save) ends with the weights an
+uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from synthmarks.data.augment import Augmenter
+from synthmarks.data.dataset import (
+    EpochSampler,
+    ImageCache,
+    LandmarkDataset,
+    mean_target,
+    to_model_input,
+)
+from synthmarks.data.readers import load_dataset
+from synthmarks.data.sample import Sample
+from synthmarks.errors import SynthmarksError
+from synthmarks.fileio import write_json, write_text
+from synthmarks.models import INPUT_MEAN, INPUT_STD, MODEL_NAMES, build_model
+from synthmarks.models.checkpoint import read_checkpoint, save_checkpoint
+from synthmarks.train import distributed, optim, validate
+from synthmarks.train.config import TrainConfig
+from synthmarks.train.logs import RunLog
+
+
+class Trainer:
+    """One training run. ``resume`` is a checkpoint with a ``train_state`` (usually last.pt)."""
+
+    def __init__(self, cfg: TrainConfig, resume: Path | None = None,
+                 overwrite: bool = False) -> None:
+        self.cfg = cfg
+        self.run_dir = cfg.run_dir
+        self.device = _device(cfg.runtime.device)
+        self.dist = distributed.init(self.device.type)
+        if self.device.type == "cuda" and self.dist.enabled:
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.main = self.dist.is_main
+        self._check_run_dir(resume, overwrite)
+        self._threads()
+        self.state = read_checkpoint(resume) if resume else None
+        if self.state is not None and "optimizer" not in self.state.get("train_state", {}):
+            raise SynthmarksError(f"{resume}: has no optimiser state to resume from "
+                                  "(resume from a run's last.pt)")
+
+        train, self.val_samples = self._load_samples()
+        self.model = self._build_model(train).to(self.device)
+        if cfg.runtime.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loader, self.sampler = self._loader(train)
+        self.steps_per_epoch = len(self.loader)
+        self.optimizer = optim.build_optimizer(self.model, cfg.optim)
+        self.amp_dtype = _amp_dtype(cfg.optim.amp, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                          enabled=self.amp_dtype == torch.float16)
+        self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
+        self.best: dict[str, Any] = {"metric": None, "value": math.inf, "epoch": None}
+        self._rng_states: list[Any] | None = None
+        if self.state is not None:
+            self._restore(self.state["train_state"])
+        self.net = self.model
+        if self.dist.enabled:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.eval_sets = self._eval_sets() if self.main else []
+
+    # ---------------------------------------------------------------- setup
+    def _check_run_dir(self, resume: Path | None, overwrite: bool) -> None:
+        last = self.run_dir / "last.pt"
+        if resume is None and last.exists() and not overwrite:
+            raise SynthmarksError(f"{self.run_dir} already holds a run; pass --resume to continue "
+                                  "it, --overwrite to start again, or set another name")
+
+    def _threads(self) -> None:
+        cv2.setNumThreads(1)  # crops are 128 px; OpenCV's thread pool only adds overhead
+        n = self.cfg.runtime.threads or max(1, (os.cpu_count() or 1) // self.dist.world_size)
+        if self.device.type == "cpu":
+            torch.set_num_threads(n)
+        if self.cfg.runtime.deterministic:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        elif self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed input size: autotune once
+
+    def _load_samples(self) -> tuple[list[Sample], list[Sample]]:
+        d = self.cfg.data
+        samples = load_dataset(_path(d.train, "data.train"), d.format, d.limit)
+        n = self.cfg.model.num_points
+        short = [s for s in samples if len(s.points) < n]
+        if short:
+            raise SynthmarksError(f"{short[0].image_path}: has {len(short[0].points)} points, "
+                                  f"model.num_points is {n}")
+        if d.val_real is not None:  # checked on every rank: only rank 0 reads it, later
+            _path(d.val_real, "data.val_real")
+        if d.val is not None:
+            return samples, load_dataset(_path(d.val, "data.val"), d.format, d.val_limit)
+        k = int(round(len(samples) * d.val_fraction))
+        if k == 0:
+            return samples, []
+        if k >= len(samples):
+            raise SynthmarksError("data.val_fraction leaves no training samples")
+        order = np.random.default_rng([self.cfg.seed, 1]).permutation(len(samples))
+        held = set(order[:k].tolist())
+        train = [s for i, s in enumerate(samples) if i not in held]
+        val = [samples[i] for i in sorted(held)][: d.val_limit]
+        return train, val
+
+    def _build_model(self, train: list[Sample]) -> torch.nn.Module:
+        m = self.cfg.model
+        if self.state is not None:
+            return build_model(**self.state["model_config"])
+        if m.name not in MODEL_NAMES:
+            raise SynthmarksError(f"model.name: {m.name!r} is not one of {', '.join(MODEL_NAMES)}")
+        torch.manual_seed(self.cfg.seed)
+        shape = mean_target(train, m.input_size, self.cfg.data.crop_scale, m.num_points,
+                            self.cfg.data.mean_shape_samples)
+        kwargs = dict(m.kwargs)
+        try:
+            try:
+                return build_model(m.name, m.num_points, m.input_size, mean_shape=shape, **kwargs)
+            except TypeError as exc:  # an architecture without a mean-shape prior
+                if "mean_shape" not in str(exc):
+                    raise
+                torch.manual_seed(self.cfg.seed)
+                return build_model(m.name, m.num_points, m.input_size, **kwargs)
+        except (TypeError, ValueError) as exc:
+            raise SynthmarksError(f"model: cannot build {m.name!r} ({exc})") from None
+
+    def _loader(self, train: list[Sample]) -> tuple[DataLoader, EpochSampler]:
+        cfg, d = self.cfg, self.cfg.data
+        size = cfg.model.input_size
+        cache = None
+        if d.cache:
+            cache_dir = _path(d.cache_dir, "data.cache_dir", must_exist=False)
+            if self.main:  # rank 0 writes it, the others then open the finished file
+                cache = ImageCache.build(train, cache_dir, size, d.crop_scale, cfg.cache_margin,
+                                         progress=cfg.log.progress)
+            self.dist.barrier()
+            if not self.main:
+                cache = ImageCache.build(train, cache_dir, size, d.crop_scale, cfg.cache_margin,
+                                         progress=False)
+        augmenter = Augmenter(cfg.augment, size, d.crop_scale)
+        dataset = LandmarkDataset(train, augmenter, cfg.model.num_points, cfg.seed, cache)
+        sampler = EpochSampler(len(dataset), cfg.seed, True, self.dist.rank, self.dist.world_size)
+        bs = cfg.optim.batch_size
+        loader = DataLoader(
+            dataset, batch_size=bs, sampler=sampler, num_workers=d.workers,
+            drop_last=sampler.per_rank() > bs,  # BatchNorm needs > 1 sample; tiny sets keep all
+            pin_memory=self.device.type == "cuda", persistent_workers=d.workers > 0,
+            worker_init_fn=_worker_init, prefetch_factor=4 if d.workers > 0 else None,
+            # its own generator: starting an epoch's iterator must not draw from torch's global
+            # RNG, whose state a mid-epoch resume restores
+            generator=torch.Generator().manual_seed(cfg.seed),
+        )
+        return loader, sampler
+
+    def _eval_sets(self) -> list[validate.EvalSet]:
+        d, size = self.cfg.data, self.cfg.model.input_size
+        sets = []
+        if self.val_samples:
+            sets.append(validate.prepare("synth", self.val_samples, size, d.crop_scale))
+        if d.val_real:
+            real = load_dataset(_path(d.val_real, "data.val_real"), d.val_real_format)
+            sets.append(validate.prepare("real", real, size, d.crop_scale))
+        return sets
+
+    def _restore(self, ts: dict[str, Any]) -> None:
+        try:
+            self.model.load_state_dict(self.state["state_dict"])
+            self.optimizer.load_state_dict(ts["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise SynthmarksError(f"cannot resume: checkpoint does not match the config ({exc})"
+                                  ) from None
+        if ts.get("scaler"):
+            self.scaler.load_state_dict(ts["scaler"])
+        self.epoch, self.step = int(ts["epoch"]), int(ts["step"])
+        self.batch_in_epoch = int(ts.get("batch_in_epoch", 0))
+        self.best = dict(ts["best"])
+        if ts.get("world_size", 1) != self.dist.world_size and self.batch_in_epoch:
+            raise SynthmarksError("cannot resume mid-epoch with a different number of processes")
+        self._rng_states = ts.get("rng") if self.batch_in_epoch else None
+
+    # ---------------------------------------------------------------- loop
+    def fit(self) -> dict[str, Any]:
+        cfg = self.cfg
+        log = None
+        if self.main:
+            if self.state is None and (self.run_dir / "tb").is_dir():  # --overwrite
+                shutil.rmtree(self.run_dir / "tb")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_text(self.run_dir / "config.yaml", cfg.to_yaml())
+            log = RunLog(self.run_dir, cfg.log.tensorboard, self.epoch, self.step)
+        metrics: dict[str, Any] = {}
+        try:
+            while self.epoch < cfg.schedule.epochs:
+                train_stats = self._train_epoch(log)
+                self.epoch += 1
+                self.batch_in_epoch = 0
+                metrics = self._end_epoch(train_stats, log)
+        except KeyboardInterrupt:
+            if self.main and not self.dist.enabled and self.batch_in_epoch:
+                self._save(self.run_dir / "last.pt", metrics, full=True)
+                print(f"saved {self.run_dir / 'last.pt'} at epoch {self.epoch + 1}, batch "
+                      f"{self.batch_in_epoch}; continue with --resume")
+            raise
+        finally:
+            if log is not None:
+                log.close()
+        if self.main:
+            summary = {"best": self.best, "final": metrics, "epochs": self.epoch,
+                       "steps": self.step}
+            write_json(self.run_dir / "summary.json", summary)
+        distributed.shutdown(self.dist)
+        return metrics
+
+    def _train_epoch(self, log: RunLog | None) -> dict[str, float]:
+        cfg = self.cfg
+        torch.manual_seed(hash_seed(cfg.seed, self.epoch, self.dist.rank))
+        if self._rng_states is not None:  # mid-epoch resume: continue the saved streams
+            torch.set_rng_state(self._rng_states[self.dist.rank])
+            self._rng_states = None
+        skip = self.batch_in_epoch * cfg.optim.batch_size
+        self.sampler.set_epoch(self.epoch, skip)
+        self.net.train()
+        net = self.model
+        sums: dict[str, float] = {}
+        count, seen, t0 = 0, 0, time.perf_counter()
+        waited, fetch_start = 0.0, t0  # time blocked on the loader: is it the bottleneck?
+        bar = tqdm(self.loader, desc=f"epoch {self.epoch + 1}/{cfg.schedule.epochs}",
+                   total=self.steps_per_epoch - self.batch_in_epoch, leave=False,
+                   disable=not (self.main and cfg.log.progress), dynamic_ncols=True)
+        for batch in bar:
+            waited += time.perf_counter() - fetch_start
+            lr = cfg.optim.lr * optim.lr_factor(self.step, self.steps_per_epoch, cfg.schedule)
+            optim.set_lr(self.optimizer, lr)
+            loss, parts = self._step(net, batch)
+            self.step += 1
+            self.batch_in_epoch += 1
+            count += 1
+            seen += len(batch["image"])
+            for k, v in {"loss": loss, **parts}.items():
+                sums[k] = sums.get(k, 0.0) + v
+            if self.main:
+                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
+                if log is not None and self.step % cfg.log.every_steps == 0:
+                    log.scalars({"loss": loss, "lr": lr, **parts}, self.step, "train/")
+            every = cfg.log.checkpoint_every_steps
+            if every and self.step % every == 0 and self.batch_in_epoch < self.steps_per_epoch:
+                self._save_synced(self.run_dir / "last.pt")
+            fetch_start = time.perf_counter()
+        bar.close()
+        seconds = time.perf_counter() - t0
+        stats = {k: self.dist.mean(v / max(count, 1), self.device) for k, v in sums.items()}
+        stats["img_per_s"] = seen * self.dist.world_size / max(seconds, 1e-9)
+        stats["epoch_s"] = seconds
+        stats["data_wait"] = waited / max(seconds, 1e-9)  # fraction of the epoch
+        stats["lr"] = cfg.optim.lr * optim.lr_factor(max(self.step - 1, 0),
+                                                     self.steps_per_epoch, cfg.schedule)
+        return stats
+
+    def _step(self, net: torch.nn.Module, batch: dict[str, torch.Tensor]
+              ) -> tuple[float, dict[str, float]]:
+        x = to_model_input(batch["image"], INPUT_MEAN, INPUT_STD, self.device)
+        target = batch["target"].to(self.device, non_blocking=True)
+        vis = batch["visibility"].to(self.device) if self.cfg.optim.use_visibility else None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                            enabled=self.amp_dtype is not None):
+            out = self.net(x)
+        out = {k: v.float() for k, v in out.items()}
+        loss, parts = net.loss(out, target, vis)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise SynthmarksError(f"training diverged (loss {value}) at step {self.step}; "
+                                  "lower optim.lr or raise schedule.warmup_epochs")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        if self.cfg.optim.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return value, {k: float(v) for k, v in parts.items()}
+
+    def _end_epoch(self, train_stats: dict[str, float], log: RunLog | None) -> dict[str, Any]:
+        cfg = self.cfg
+        last_epoch = self.epoch == cfg.schedule.epochs
+        do_val = last_epoch or self.epoch % cfg.log.val_every_epochs == 0
+        val: dict[str, Any] = {}
+        if self.main and do_val:
+            for es in self.eval_sets:
+                res = validate.validate(self.model, es, INPUT_MEAN, INPUT_STD, self.device)
+                val.update({f"val_{es.name}_{k}": v for k, v in res.items()})
+        val = self.dist.broadcast_object(val)
+        metric_name, value = _pick_metric(val, train_stats)
+        improved = do_val and value < self.best["value"]
+        if improved:
+            self.best = {"metric": metric_name, "value": value, "epoch": self.epoch}
+        row = {"epoch": self.epoch, "step": self.step, **train_stats, **val,
+               "best_" + (self.best["metric"] or "metric"): self.best["value"]}
+        if self.main:
+            assert log is not None
+            log.scalars(val, self.step, "")
+            log.scalars({"img_per_s": train_stats["img_per_s"], "loss": train_stats["loss"]},
+                        self.step, "epoch/")
+            log.epoch(row)
+            if improved:
+                self._save(self.run_dir / "best.pt", val, full=False)
+            self._save(self.run_dir / "last.pt", val, full=True)
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in val.items() if k.endswith("_nme"))
+            tqdm.write(f"epoch {self.epoch}/{cfg.schedule.epochs}: loss "
+                       f"{train_stats['loss']:.4f}, {train_stats['img_per_s']:.0f} img/s"
+                       + (f", {shown}" if shown else "") + (" (best)" if improved else ""))
+        self.dist.barrier()
+        return row
+
+    # ---------------------------------------------------------------- checkpoints
+    def _save_synced(self, path: Path) -> None:
+        """A mid-epoch save: every rank contributes its RNG state, rank 0 writes."""
+        states = self.dist.gather_object(torch.get_rng_state())
+        if self.main:
+            self._save(path, {}, full=True, rng=states)
+        self.dist.barrier()
+
+    def _save(self, path: Path, metrics: dict[str, Any], full: bool,
+              rng: list[Any] | None = None) -> None:
+        ts: dict[str, Any] = {"config": self.cfg.to_dict(), "epoch": self.epoch,
+                              "step": self.step, "best": self.best}
+        if full:
+            ts |= {
+                "batch_in_epoch": self.batch_in_epoch,
+                "optimizer": self.optimizer.state_dict(),
+                "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+                "world_size": self.dist.world_size,
+                "rng": rng if rng is not None else [torch.get_rng_state()],
+            }
+        save_checkpoint(path, self.model, input_size=self.cfg.model.input_size,
+                        crop_scale=self.cfg.data.crop_scale, mean=INPUT_MEAN, std=INPUT_STD,
+                        num_points=self.cfg.model.num_points, metrics=metrics, train_state=ts)
+
+
+def train(cfg: TrainConfig, resume: Path | None = None, overwrite: bool = False
+          ) -> dict[str, Any]:
+    """Run training to the end; returns the last epoch's log row."""
+    return Trainer(cfg, resume, overwrite).fit()
+
+
+def hash_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (stable across processes, unlike ``hash``)."""
+    return int(np.random.SeedSequence(list(parts)).generate_state(2, np.uint32).view(np.uint64)[0]
+               >> 1)
+
+
+def _pick_metric(val: dict[str, Any], train_stats: dict[str, float]) -> tuple[str, float]:
+    """best.pt follows real-set NME when there is one, else synthetic NME, else training loss."""
+    for key in ("val_real_nme", "val_synth_nme"):
+        if key in val and math.isfinite(val[key]):
+            return key, float(val[key])
+    return "loss", float(train_stats["loss"])
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SynthmarksError("runtime.device: cuda requested but no GPU is available")
+    return torch.device(name)
+
+
+def _amp_dtype(mode: str, device: torch.device) -> torch.dtype | None:
+    if mode == "auto":
+        ok = device.type == "cuda" and torch.cuda.is_bf16_supported()
+        return torch.bfloat16 if ok else None
+    return {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[mode]
+
+
+def _path(value: str, key: str, must_exist: bool = True) -> Path:
+    path = Path(value).expanduser()
+    if must_exist and not path.exists():
+        raise SynthmarksError(f"{key}: {path} does not exist")
+    return path
+
+
+def _worker_init(worker_id: int) -> None:
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
