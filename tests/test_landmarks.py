@@ -33,4 +33,9 @@ def test_pupils_fall_back_to_eye_means():
 def test_segments_cover_every_point_once_connected():
     used = set(L.SEGMENTS.ravel().tolist())
     assert used == set(range(68))
-    assert L.bounding_box(np.array([[1, 2], [5, 9]] * 34 + [[100, 100]] * 2)).tolist() == [1, 2, 5, 9]
+    assert L.bounding_box(np.array([[1, 2], [5, 9]] * 34 + [[100, 100]] * 2)).tolist() == [
+        1,
+        2,
+        5,
+        9,
+    ]

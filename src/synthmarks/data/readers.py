@@ -20,7 +20,7 @@ from synthmarks.landmarks import NUM_POINTS, NUM_POINTS_WITH_PUPILS
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".JPG", ".PNG")
 FORMATS = ("facesynthetics", "pts", "aflw2000")
 
-#: iBUG .pts files count pixels from 1 (MATLAB); subtracting this brings them to OpenCV's convention.
+#: iBUG .pts files count pixels from 1 (MATLAB); subtracting this gives OpenCV's convention.
 PTS_ORIGIN = 1.0
 
 
@@ -37,7 +37,9 @@ def detect_format(root: Path) -> str:
     )
 
 
-def load_dataset(path: str | Path, format: str | None = None, limit: int | None = None) -> list[Sample]:
+def load_dataset(
+    path: str | Path, format: str | None = None, limit: int | None = None
+) -> list[Sample]:
     """Read every labelled face under ``path`` (a folder, searched recursively)."""
     root = Path(path)
     if not root.exists():
@@ -115,7 +117,7 @@ def read_pts(pts_path: Path) -> Sample:
 
 
 def read_aflw2000(mat_path: Path) -> Sample:
-    """AFLW2000-3D: ``pt3d_68`` (3 x 68: x, y, z) and ``Pose_Para`` (pitch, yaw, roll in radians)."""
+    """AFLW2000-3D: ``pt3d_68`` (3 x 68: x, y, z), ``Pose_Para`` (pitch, yaw, roll, radians)."""
     from scipy.io import loadmat
 
     try:
@@ -158,7 +160,9 @@ def _find_image_beside(annotation: Path) -> Path:
         candidate = annotation.with_suffix(suffix)
         if candidate.is_file():
             return candidate
-    raise SynthmarksError(f"{annotation}: no image beside it (looked for {', '.join(IMAGE_SUFFIXES[:5])})")
+    raise SynthmarksError(
+        f"{annotation}: no image beside it (looked for {', '.join(IMAGE_SUFFIXES[:5])})"
+    )
 
 
 def _require_image(image_path: Path, annotation: Path) -> None:

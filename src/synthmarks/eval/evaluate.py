@@ -94,7 +94,7 @@ def score(preds: np.ndarray, gts: np.ndarray, yaws: np.ndarray | None, norm: str
 
 
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
-    """Score every model of ``cfg`` on the dataset; write the report, CED plot and contact sheets."""
+    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets."""
     from synthmarks.eval import report
 
     samples = load_dataset(cfg.data, cfg.format, cfg.limit)

@@ -86,7 +86,7 @@ def auc(errors: np.ndarray, threshold: float) -> float:
 
 
 def ced(errors: np.ndarray, threshold: float, steps: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """Cumulative error distribution: x in [0, threshold] and the fraction of images with NME <= x."""
+    """Cumulative error distribution: x in [0, threshold], fraction of images with NME <= x."""
     x = np.linspace(0.0, threshold, steps)
     e = np.sort(np.asarray(errors, dtype=np.float64))
     return x, np.searchsorted(e, x, side="right") / max(len(e), 1)
@@ -102,7 +102,10 @@ def pose_table(errors: np.ndarray, yaws_deg: np.ndarray) -> dict[str, dict[str, 
     for lo, hi in YAW_BINS:
         mask = (yaw >= lo) & ((yaw < hi) if hi < 90.0 else (yaw <= hi))
         mean = float(e[mask].mean()) if mask.any() else float("nan")
-        table[f"[{lo:g},{hi:g})" if hi < 90 else f"[{lo:g},{hi:g}]"] = {"nme": mean, "count": int(mask.sum())}
+        table[f"[{lo:g},{hi:g})" if hi < 90 else f"[{lo:g},{hi:g}]"] = {
+            "nme": mean,
+            "count": int(mask.sum()),
+        }
         means.append(mean)
     valid = [m for m in means if not np.isnan(m)]
     table["balanced"] = {"nme": float(np.mean(valid)) if valid else float("nan"), "count": len(e)}

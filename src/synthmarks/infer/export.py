@@ -17,7 +17,7 @@ OPSET = 17
 
 
 def onnx_bytes(points_module: torch.nn.Module, input_size: int) -> bytes:
-    """Trace the points module (image batch -> points, scores) to an ONNX graph with dynamic batch."""
+    """Trace the points module (images -> points, scores) to ONNX with a dynamic batch axis."""
     dummy = torch.zeros(1, 3, input_size, input_size)
     buf = io.BytesIO()
     with torch.inference_mode(False), torch.no_grad():
@@ -49,8 +49,12 @@ def quantize_int8(onnx_in: str | Path, onnx_out: str | Path, calib_data: str | P
     """Static int8 quantisation (QDQ, per-channel weights), calibrated on face crops taken from a
     synthetic set exactly as the model sees them at inference."""
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from synthmarks.data.readers import load_dataset

@@ -57,8 +57,9 @@ class CropPredictor:
     def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
         return self.predict_with_scores(images, boxes)[0]
 
-    def predict_with_scores(self, images: list[np.ndarray],
-                            boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def predict_with_scores(
+        self, images: list[np.ndarray], boxes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Points (B, N, 2) in image pixels and per-point confidences (B, N) in [0, 1]."""
         batch, mats = self.crops(images, boxes)
         pts01, scores = self.runner(batch)
@@ -71,13 +72,19 @@ class CropPredictor:
 class Landmarker:
     """68-point landmarks for faces in RGB uint8 images.
 
-    ``backend`` is ``"auto"`` (ONNX Runtime when installed, else PyTorch), ``"onnx"`` or ``"torch"``;
+    ``backend`` is ``"auto"`` (ONNX Runtime when installed, else PyTorch), ``"onnx"`` or
+    ``"torch"``;
     ``threads`` = 1 is fastest for one face at a time on a laptop CPU; ``detector`` picks the face
     detector of :meth:`detect` (auto, dlib or haar; see :mod:`synthmarks.infer.detect`).
     """
 
-    def __init__(self, model: str | Path | None = None, backend: str = "auto",
-                 threads: int | None = 1, detector: str = "auto") -> None:
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        backend: str = "auto",
+        threads: int | None = 1,
+        detector: str = "auto",
+    ) -> None:
         self.predictor = _load(model, backend, threads)
         self.name = str(model) if model is not None else "synthmarks-default"
         self.detector_method = detector
@@ -107,8 +114,9 @@ class Landmarker:
             return np.zeros((0, NUM_POINTS, 2), np.float32)
         return self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
 
-    def predict_with_confidence(self, images: list[np.ndarray],
-                                boxes: np.ndarray | list) -> tuple[np.ndarray, np.ndarray]:
+    def predict_with_confidence(
+        self, images: list[np.ndarray], boxes: np.ndarray | list
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(B, 68, 2) points and (B,) face confidences: the mean of the per-point scores
         (1.0 for models without scores, like the mean shape)."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
@@ -120,8 +128,9 @@ class Landmarker:
         pts = self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
         return pts, np.ones(len(pts), np.float32)
 
-    def refine(self, images: list[np.ndarray], boxes: np.ndarray | list,
-               passes: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    def refine(
+        self, images: list[np.ndarray], boxes: np.ndarray | list, passes: int = 2
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Predict from rough boxes, then again from the box of the predicted points: the second
         crop matches what the model was trained on, whatever box the first came from."""
         pts, conf = self.predict_with_confidence(images, boxes)
@@ -141,8 +150,12 @@ class Landmarker:
 
 
 def _check_image(image: np.ndarray) -> None:
-    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 \
-            or image.shape[2] != 3:
+    if (
+        not isinstance(image, np.ndarray)
+        or image.dtype != np.uint8
+        or image.ndim != 3
+        or image.shape[2] != 3
+    ):
         raise ValueError("images must be RGB uint8 arrays of shape (H, W, 3)")
 
 
@@ -170,8 +183,11 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
         from synthmarks.infer.export import onnx_bytes
 
         runner_t = TorchRunner(path, threads)
-        return CropPredictor(OnnxRunner(onnx_bytes(runner_t.module, runner_t.meta["input_size"]), threads,
-                                            runner_t.meta))
+        return CropPredictor(
+            OnnxRunner(
+                onnx_bytes(runner_t.module, runner_t.meta["input_size"]), threads, runner_t.meta
+            )
+        )
     return CropPredictor(TorchRunner(path, threads))
 
 
