@@ -4,7 +4,7 @@ import pytest
 from synthmarks import Landmarker
 from synthmarks.data.readers import load_dataset
 from synthmarks.errors import SynthmarksError
-from synthmarks.infer.export import export_onnx
+from synthmarks.infer.export import export_checkpoint
 from synthmarks.landmarks import bounding_box
 
 
@@ -18,7 +18,7 @@ def test_onnx_runtime_agrees_with_pytorch(tiny_checkpoint, faces, tmp_path):
     images, boxes = faces
     torch_pts = Landmarker(tiny_checkpoint, backend="torch").predict_batch(images, boxes)
     onnx_pts = Landmarker(tiny_checkpoint, backend="onnx").predict_batch(images, boxes)
-    export_onnx(tiny_checkpoint, tmp_path / "m.onnx")
+    export_checkpoint(tiny_checkpoint, tmp_path / "m.onnx")
     file_pts = Landmarker(tmp_path / "m.onnx").predict_batch(images, boxes)
     assert torch_pts.shape == (6, 68, 2) and torch_pts.dtype == np.float32
     assert np.abs(torch_pts - onnx_pts).max() < 0.05  # pixels

@@ -12,31 +12,25 @@ import torch
 
 from synthmarks.fileio import atomic_path
 from synthmarks.infer.runtime import ONNX_META_KEY
+from synthmarks.models import export_onnx as export_model
 
-OPSET = 17
 
-
-def onnx_bytes(points_module: torch.nn.Module, input_size: int) -> bytes:
-    """Trace the points module (images -> points, scores) to ONNX with a dynamic batch axis."""
-    dummy = torch.zeros(1, 3, input_size, input_size)
+def onnx_bytes(model: torch.nn.Module) -> bytes:
+    """The model's ONNX graph (images -> points, scores; dynamic batch) as bytes, in memory."""
     buf = io.BytesIO()
     with torch.inference_mode(False), torch.no_grad():
-        torch.onnx.export(
-            points_module.eval(), dummy, buf, input_names=["image"],
-            output_names=["points", "scores"], opset_version=OPSET, dynamo=False,
-            dynamic_axes={"image": {0: "batch"}, "points": {0: "batch"}, "scores": {0: "batch"}},
-        )
+        export_model(model, buf)
     return buf.getvalue()
 
 
-def export_onnx(checkpoint: str | Path, out: str | Path) -> dict[str, Any]:
+def export_checkpoint(checkpoint: str | Path, out: str | Path) -> dict[str, Any]:
     """Write ``out`` (.onnx) for a checkpoint, with its metadata stored in the file."""
     import onnx
 
     from synthmarks.infer.runtime import TorchRunner
 
     runner = TorchRunner(checkpoint, threads=None)
-    model = onnx.load_from_string(onnx_bytes(runner.module, runner.meta["input_size"]))
+    model = onnx.load_from_string(onnx_bytes(runner.module.model))
     entry = model.metadata_props.add()
     entry.key, entry.value = ONNX_META_KEY, json.dumps(runner.meta)
     with atomic_path(out) as tmp:

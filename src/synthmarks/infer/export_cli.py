@@ -18,12 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synthmarks.errors import SynthmarksError
-    from synthmarks.infer.export import export_onnx, quantize_int8
+    from synthmarks.infer.export import export_checkpoint, quantize_int8
 
     if args.int8 and args.calib is None:
         raise SynthmarksError("--int8 needs --calib DIR (a synthetic set to calibrate on)")
     out = args.out or args.checkpoint.with_suffix(".onnx")
-    export_onnx(args.checkpoint, out)
+    export_checkpoint(args.checkpoint, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     if args.int8:
         q = out.with_suffix(".int8.onnx")

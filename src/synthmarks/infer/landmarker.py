@@ -183,11 +183,8 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
         from synthmarks.infer.export import onnx_bytes
 
         runner_t = TorchRunner(path, threads)
-        return CropPredictor(
-            OnnxRunner(
-                onnx_bytes(runner_t.module, runner_t.meta["input_size"]), threads, runner_t.meta
-            )
-        )
+        model_bytes = onnx_bytes(runner_t.module.model)
+        return CropPredictor(OnnxRunner(model_bytes, threads, runner_t.meta))
     return CropPredictor(TorchRunner(path, threads))
 
 

@@ -19,7 +19,8 @@ Input
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import torch
 from torch import Tensor, nn
@@ -92,7 +93,7 @@ def points_module(model: LandmarkModel) -> PointsModule:
     return PointsModule(model)
 
 
-def export_onnx(model: LandmarkModel, path: str, opset_version: int = 17) -> None:
+def export_onnx(model: LandmarkModel, path: str | Path | BinaryIO, opset_version: int = 17) -> None:
     """Export ``PointsModule(model)`` in eval mode, inputs ``image`` [B, 3, S, S] with a dynamic
     batch axis, outputs ``points`` [B, N, 2] and ``scores`` [B, N]."""
     was_training = model.training

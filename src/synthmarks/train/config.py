@@ -58,6 +58,8 @@ class DataConfig:
     #: a real labelled set scored every epoch (never trained on); best.pt follows its NME
     val_real: str | None = None
     val_real_format: str | None = None
+    #: which validation NME picks best.pt: synth (default; the real set is only reported) or real
+    select_on: str = "synth"
     #: crop side / longer side of the face box; saved in the checkpoint for Landmarker
     crop_scale: float = 1.3
     #: pre-decode faces into a memory map under cache_dir (one pass, then fast epochs)
@@ -213,6 +215,8 @@ def check(cfg: TrainConfig) -> None:
     if d.cache and d.cache_margin is not None and d.cache_margin < 2 * cfg.augment.reach() - 1e-6:
         errs.append(f"data.cache_margin: {d.cache_margin} is smaller than the augmentations "
                     f"reach ({2 * cfg.augment.reach():.2f}); raise it or set data.cache: false")
+    if d.select_on not in ("synth", "real"):
+        errs.append(f"data.select_on: {d.select_on!r} is not one of synth, real")
     if o.name not in OPTIMIZERS:
         errs.append(f"optim.name: {o.name!r} is not one of {', '.join(OPTIMIZERS)}")
     if o.amp not in AMP_MODES:

@@ -308,7 +308,7 @@ class Trainer:
                 res = validate.validate(self.model, es, INPUT_MEAN, INPUT_STD, self.device)
                 val.update({f"val_{es.name}_{k}": v for k, v in res.items()})
         val = self.dist.broadcast_object(val)
-        metric_name, value = _pick_metric(val, train_stats)
+        metric_name, value = _pick_metric(val, train_stats, cfg.data.select_on)
         improved = do_val and value < self.best["value"]
         if improved:
             self.best = {"metric": metric_name, "value": value, "epoch": self.epoch}
@@ -367,9 +367,13 @@ def hash_seed(*parts: int) -> int:
                >> 1)
 
 
-def _pick_metric(val: dict[str, Any], train_stats: dict[str, float]) -> tuple[str, float]:
-    """best.pt follows real-set NME when there is one, else synthetic NME, else training loss."""
-    for key in ("val_real_nme", "val_synth_nme"):
+def _pick_metric(val: dict[str, Any], train_stats: dict[str, float],
+                 select_on: str = "synth") -> tuple[str, float]:
+    """best.pt follows the synthetic validation NME by default (choosing epochs on the real set
+    would tune the model to it), the real set's with ``data.select_on: real``, else the loss."""
+    order = ("val_real_nme", "val_synth_nme") if select_on == "real" else ("val_synth_nme",
+                                                                           "val_real_nme")
+    for key in order:
         if key in val and math.isfinite(val[key]):
             return key, float(val[key])
     return "loss", float(train_stats["loss"])
