@@ -18,6 +18,7 @@ from synthmarks.errors import SynthmarksError
 from synthmarks.infer.detect import DetectorConfig, FaceDetector
 from synthmarks.infer.landmarker import Landmarker
 from synthmarks.infer.results import CSV_HEADER, csv_rows, face_record
+from synthmarks.infer.smooth import OneEuroConfig
 from synthmarks.infer.track import FaceTracker, TrackerConfig
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
@@ -98,17 +99,18 @@ def annotate_video(src: Path, dst: Path, model: str | None = None, backend: str 
     return VideoStats(index, faces_seen, seconds, track.detections_run)
 
 
-def still_jitter(frames: list[np.ndarray], lm: Landmarker, tracker: TrackerConfig) -> float:
-    """Jitter of the first face's points over a sequence of (near-)identical frames."""
-    from synthmarks.infer.smooth import jitter
+def still_jitter(frames: list[np.ndarray], box: np.ndarray, lm: Landmarker,
+                 smoothing: OneEuroConfig, fps: float = 30.0) -> float:
+    """Jitter of a face tracked through (near-)identical frames from a starting box, as the tracker
+    follows it (each crop from the last frame's points), with the given smoothing."""
+    from synthmarks.infer.smooth import OneEuroFilter, jitter
+    from synthmarks.landmarks import bounding_box
 
-    track = FaceTracker(lm, None, tracker)
-    pts = []
+    filt = OneEuroFilter(smoothing)
+    pts, raw = [], None
     for i, f in enumerate(frames):
-        faces = track.update(f, i / 30.0)
-        if faces:
-            pts.append(faces[0].landmarks)
-    if len(pts) < 2:
-        raise SynthmarksError("no face tracked in the still sequence")
-    box = np.ptp(np.asarray(pts[0]), axis=0)
-    return jitter(np.stack(pts), float(np.sqrt(box.prod())))
+        raw = lm.predict(f, box if raw is None else bounding_box(raw))
+        b = bounding_box(raw)
+        pts.append(filt(raw, i / fps, scale=float(np.sqrt((b[2] - b[0]) * (b[3] - b[1])))))
+    b = bounding_box(pts[0])
+    return jitter(np.stack(pts), float(np.sqrt((b[2] - b[0]) * (b[3] - b[1]))))

@@ -1,0 +1,14 @@
+"""`synthmarks bench` prints its table (tiny repeat counts: this checks the plumbing, not speed)."""
+
+from synthmarks.cli import main
+
+
+def test_bench_prints_every_row(tiny_checkpoint, shared, capsys, monkeypatch):
+    monkeypatch.setenv("SYNTHMARKS_SHARED", str(shared))
+    code = main(["bench", "--model", str(tiny_checkpoint), "--repeat", "3", "--frames", "12",
+                 "--batch", "4"])
+    out = capsys.readouterr().out
+    assert code == 0
+    for row in ("params / size", "FLOPs", "onnx, batch 1", "torch, batch 4", "detector",
+                "video FPS", "jitter"):
+        assert row in out, row
