@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 SHARED ?= ../shared
 export SYNTHMARKS_SHARED := $(abspath $(SHARED))
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean compare-env compare
 
 setup: $(VENV)/.installed
 
@@ -25,5 +25,40 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# Comparison with other landmarkers (docs/comparison.md). MediaPipe 0.10.21, the last release with
+# its Face Mesh models inside the wheel, needs numpy<2 and protobuf<5 and brings its own cv2
+# (opencv-contrib-python), so it cannot share .venv: it gets $(CVENV), with synthmarks installed
+# --no-deps next to numpy-1.x builds of its dependencies. This set was resolved and checked
+# together (eval with .pt and .onnx models, dlib, mediapipe); change it as a whole.
+CVENV ?= .venv-compare
+CPY := $(CVENV)/bin/python
+COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jaxlib==0.7.1 \
+	opencv-contrib-python==4.11.0.86 scipy==1.17.1 matplotlib==3.11.2 scikit-image==0.26.0 \
+	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
+	face_recognition_models==0.3.0 pytest==9.2.0
+COMPARE_METHODS := -m mediapipe -m dlib -m mean-shape
+
+compare-env: $(CVENV)/.installed
+
+$(CVENV)/.installed: pyproject.toml Makefile
+	python3 -m venv $(CVENV)
+	echo '*' > $(CVENV)/.gitignore
+	$(CPY) -m pip install -q --upgrade pip
+	$(CPY) -m pip install -q torch==2.13.0
+	$(CPY) -m pip install -q $(COMPARE_PINS)
+	$(CPY) -m pip install -q --no-deps -e .
+	$(CPY) -c "import importlib.metadata as md, cv2, numpy; \
+	cvs = sorted(d.metadata['Name'] for d in md.distributions() if d.metadata['Name'].startswith('opencv')); \
+	assert cvs == ['opencv-contrib-python'], f'want exactly one cv2, got {cvs}'; \
+	assert cv2.data.haarcascades and numpy.__version__ < '2', 'cv2 without haarcascades or numpy 2'; \
+	from synthmarks.eval import baselines; \
+	assert baselines.available() == ['dlib', 'mediapipe'], baselines.available(); \
+	print('compare env ok:', cvs, 'numpy', numpy.__version__, 'cv2', cv2.__version__)"
+	touch $@
+
+compare: compare-env
+	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --data $(SHARED)/data/aflw2000-3d-dev --out runs/compare
+	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --data $(SHARED)/data/real-68pt --out runs/compare-real-68pt
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(CVENV) runs

@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="folder for report.json, ced.png, worst_*.png (default: runs/eval/<data>)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--limit", type=int, help="use only the first N faces")
-    p.add_argument("--worst", type=int, default=16, help="faces in each worst-case contact sheet")
+    p.add_argument("--worst", type=int, default=16,
+                   help="faces in each worst-case contact sheet (0: no sheet)")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
 
 
@@ -31,8 +32,8 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.eval.evaluate import EvalConfig, evaluate
     from synthmarks.eval.report import format_table
 
-    if args.batch_size < 1 or (args.limit is not None and args.limit < 1):
-        raise SynthmarksError("--batch-size and --limit must be positive")
+    if args.batch_size < 1 or (args.limit is not None and args.limit < 1) or args.worst < 0:
+        raise SynthmarksError("--batch-size and --limit must be positive, --worst not negative")
     out = args.out or Path("runs") / "eval" / args.data.resolve().name
     cfg = EvalConfig(data=args.data, models=args.models or ["default"], format=args.format,
                      norm=args.norm, threshold=args.threshold, out=out,

@@ -85,7 +85,7 @@ def write_outputs(out: Path, rep: dict[str, Any], samples: list[Sample], gts: np
     out.mkdir(parents=True, exist_ok=True)
     fileio.write_json(out / "report.json", rep)
     plot_ced(out / "ced.png", rep)
-    for res in model_results:
+    for res in model_results if worst > 0 else []:
         errors = np.array(rep["models"][res.name]["per_image_nme"])
         sheet = worst_sheet(samples, gts, res.predictions, errors, worst)
         fileio.write_image(out / f"worst_{safe_name(res.name)}.png", sheet)

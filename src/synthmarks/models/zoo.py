@@ -14,19 +14,33 @@ from synthmarks.models.regression import RegressionModel
 
 
 def regress_mbv3s(
-    num_points: int, input_size: int, width_mult: float = 1.0, **kw: Any
+    num_points: int,
+    input_size: int,
+    width_mult: float = 1.0,
+    expand_channels: list[int] | None = None,
+    **kw: Any,
 ) -> LandmarkModel:
-    """MobileNetV3-small + 1x1 576 + pooled MLP regression (Wing loss by default)."""
+    """MobileNetV3-small + 1x1 576 + pooled MLP regression (Wing loss by default).
+
+    ``expand_channels`` (here and in the other MobileNetV3 models): per-block hidden widths of a
+    channel-pruned backbone, see :mod:`synthmarks.models.prune`.
+    """
     kw.setdefault("last_channels", make_divisible(576 * width_mult))
-    return RegressionModel(MobileNetV3("small", width_mult), num_points, input_size, **kw)
+    backbone = MobileNetV3("small", width_mult, expand_channels=expand_channels)
+    return RegressionModel(backbone, num_points, input_size, **kw)
 
 
 def regress_mbv3l(
-    num_points: int, input_size: int, width_mult: float = 0.75, **kw: Any
+    num_points: int,
+    input_size: int,
+    width_mult: float = 0.75,
+    expand_channels: list[int] | None = None,
+    **kw: Any,
 ) -> LandmarkModel:
     """MobileNetV3-large (width 0.75 by default) + regression, like :func:`regress_mbv3s`."""
     kw.setdefault("last_channels", make_divisible(960 * width_mult))
-    return RegressionModel(MobileNetV3("large", width_mult), num_points, input_size, **kw)
+    backbone = MobileNetV3("large", width_mult, expand_channels=expand_channels)
+    return RegressionModel(backbone, num_points, input_size, **kw)
 
 
 def heatmap_shufflenet(
@@ -52,21 +66,33 @@ def hourglass2(
 
 
 def pipnet_mbv3s(
-    num_points: int, input_size: int, width_mult: float = 0.75, stride: int = 16, **kw: Any
+    num_points: int,
+    input_size: int,
+    width_mult: float = 0.75,
+    stride: int = 16,
+    expand_channels: list[int] | None = None,
+    **kw: Any,
 ) -> LandmarkModel:
     """PIPNet on MobileNetV3-small, width 0.75, stride 16 (8x8 grid at 128 px): the default.
 
     2.4 MB. Width 1.0 is 3.9 MB for ~1.5x the FLOPs; stride 32 (4x4 grid) halves the FLOPs but
     leaves each 32 px cell to the offsets alone - PIPNet's own setting is an 8x8 grid.
     """
-    return PIPNetModel(MobileNetV3("small", width_mult, stride), num_points, input_size, **kw)
+    backbone = MobileNetV3("small", width_mult, stride, expand_channels)
+    return PIPNetModel(backbone, num_points, input_size, **kw)
 
 
 def pipnet_mbv3l(
-    num_points: int, input_size: int, width_mult: float = 1.0, stride: int = 16, **kw: Any
+    num_points: int,
+    input_size: int,
+    width_mult: float = 1.0,
+    stride: int = 16,
+    expand_channels: list[int] | None = None,
+    **kw: Any,
 ) -> LandmarkModel:
     """PIPNet on MobileNetV3-large."""
-    return PIPNetModel(MobileNetV3("large", width_mult, stride), num_points, input_size, **kw)
+    backbone = MobileNetV3("large", width_mult, stride, expand_channels)
+    return PIPNetModel(backbone, num_points, input_size, **kw)
 
 
 def pipnet_shufflenet(

@@ -45,6 +45,21 @@ class ModelConfig:
 
 
 @dataclass
+class InitConfig:
+    """Fine-tuning: start from a trained checkpoint instead of random weights.
+
+    The architecture is then the checkpoint's (``model.name``, ``input_size`` and ``num_points``
+    must match it; ``model.kwargs`` is not used), optionally channel-pruned first
+    (:mod:`synthmarks.models.prune`) so that the fine-tune recovers what pruning lost. A resumed
+    run rebuilds its own (pruned) model from last.pt and does not read the checkpoint again.
+    """
+
+    checkpoint: str | None = None
+    #: fraction of each MobileNetV3 block's hidden channels to remove; 0 = no pruning
+    prune_ratio: float = 0.0
+
+
+@dataclass
 class DataConfig:
     """Where the faces come from and how they are cropped and loaded."""
 
@@ -122,6 +137,7 @@ class TrainConfig:
     name: str = "run"
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
+    init: InitConfig = field(default_factory=InitConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -206,6 +222,10 @@ def check(cfg: TrainConfig) -> None:
         errs.append("model.input_size: must be a multiple of 32 (128 or 256)")
     if m.num_points not in (68, 70):
         errs.append("model.num_points: must be 68 (or 70 with the pupils)")
+    if not 0 <= cfg.init.prune_ratio < 1:
+        errs.append("init.prune_ratio: must be in [0, 1)")
+    elif cfg.init.prune_ratio and not cfg.init.checkpoint:
+        errs.append("init.prune_ratio: prunes a trained model; set init.checkpoint")
     if not 0 <= d.val_fraction < 1:
         errs.append("data.val_fraction: must be in [0, 1)")
     if d.crop_scale <= 0.5:

@@ -36,7 +36,8 @@ from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import write_json, write_text
 from synthmarks.models import INPUT_MEAN, INPUT_STD, MODEL_NAMES, build_model
-from synthmarks.models.checkpoint import read_checkpoint, save_checkpoint
+from synthmarks.models.checkpoint import load_model, read_checkpoint, save_checkpoint
+from synthmarks.models.prune import prune_model
 from synthmarks.train import distributed, optim, validate
 from synthmarks.train.config import TrainConfig
 from synthmarks.train.logs import RunLog
@@ -124,8 +125,10 @@ class Trainer:
 
     def _build_model(self, train: list[Sample]) -> torch.nn.Module:
         m = self.cfg.model
-        if self.state is not None:
+        if self.state is not None:  # the run's own architecture, pruned or not
             return build_model(**self.state["model_config"])
+        if self.cfg.init.checkpoint:
+            return self._init_model(self.cfg.init.checkpoint)
         if m.name not in MODEL_NAMES:
             raise SynthmarksError(f"model.name: {m.name!r} is not one of {', '.join(MODEL_NAMES)}")
         torch.manual_seed(self.cfg.seed)
@@ -142,6 +145,26 @@ class Trainer:
                 return build_model(m.name, m.num_points, m.input_size, **kwargs)
         except (TypeError, ValueError) as exc:
             raise SynthmarksError(f"model: cannot build {m.name!r} ({exc})") from None
+
+    def _init_model(self, checkpoint: str) -> torch.nn.Module:
+        """init.checkpoint's model and weights, channel-pruned if init.prune_ratio is set."""
+        init, m = self.cfg.init, self.cfg.model
+        path = _path(checkpoint, "init.checkpoint")
+        model, _ = load_model(path)
+        wrong = [f"{k} {model.config.get(k)!r}, not {v!r}" for k, v in
+                 (("name", m.name), ("input_size", m.input_size), ("num_points", m.num_points))
+                 if model.config.get(k) != v]
+        if wrong:
+            raise SynthmarksError(f"init.checkpoint: {path} has model " + ", ".join(wrong)
+                                  + "; the model section must describe it")
+        if init.prune_ratio:
+            before = sum(p.numel() for p in model.parameters())
+            model = prune_model(model, init.prune_ratio)
+            after = sum(p.numel() for p in model.parameters())
+            if self.main:
+                tqdm.write(f"init: {path} pruned at {init.prune_ratio:g}: {before:,} -> "
+                           f"{after:,} parameters")
+        return model.train()
 
     def _loader(self, train: list[Sample]) -> tuple[DataLoader, EpochSampler]:
         cfg, d = self.cfg, self.cfg.data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from torch import Tensor, nn
@@ -52,18 +53,37 @@ LARGE: list[BlockSpec] = [
 
 
 class InvertedResidual(nn.Module):
-    """1x1 expand -> depthwise kxk -> (squeeze-excite) -> 1x1 project; residual if shapes match."""
+    """1x1 expand -> depthwise kxk -> (squeeze-excite) -> 1x1 project; residual if shapes match.
+
+    ``expand_conv`` and ``se_channels`` default to what ``expand`` implies; a pruned block (see
+    :mod:`synthmarks.models.prune`) passes them explicitly, because its hidden width no longer
+    says whether the unpruned block had an expand conv or how wide its squeeze was.
+    """
 
     def __init__(
-        self, in_ch: int, expand: int, out_ch: int, kernel: int, stride: int, se: bool, act: str
+        self,
+        in_ch: int,
+        expand: int,
+        out_ch: int,
+        kernel: int,
+        stride: int,
+        se: bool,
+        act: str,
+        expand_conv: bool | None = None,
+        se_channels: int | None = None,
     ) -> None:
         super().__init__()
+        if expand_conv is None:
+            expand_conv = expand != in_ch
+        if not expand_conv and expand != in_ch:
+            raise ValueError(f"a block without expand conv has {in_ch} hidden channels, "
+                             f"not {expand}")
         layers: list[nn.Module] = []
-        if expand != in_ch:
+        if expand_conv:
             layers.append(ConvBNAct(in_ch, expand, 1, act=act))
         layers.append(ConvBNAct(expand, expand, kernel, stride, groups=expand, act=act))
         if se:
-            layers.append(SqueezeExcite(expand, make_divisible(expand / 4)))
+            layers.append(SqueezeExcite(expand, se_channels or make_divisible(expand / 4)))
         layers.append(ConvBNAct(expand, out_ch, 1, act=None))
         self.block = nn.Sequential(*layers)
         self.residual = stride == 1 and in_ch == out_ch
@@ -75,29 +95,44 @@ class InvertedResidual(nn.Module):
 
 class MobileNetV3(nn.Module):
     """MobileNetV3 features up to the last bottleneck (the 1x1 576/960 expansion and the
-    classifier are left to the heads, which size them for their own needs)."""
+    classifier are left to the heads, which size them for their own needs).
+
+    ``expand_channels`` (one per block) overrides the blocks' hidden widths: the shape of a
+    channel-pruned network, stored in its model config so that checkpoints rebuild it. Only the
+    hidden widths change; squeeze widths and block outputs stay those of the unpruned table.
+    """
 
     def __init__(
-        self, variant: str = "small", width_mult: float = 1.0, output_stride: int = 32
+        self,
+        variant: str = "small",
+        width_mult: float = 1.0,
+        output_stride: int = 32,
+        expand_channels: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         specs = {"small": SMALL, "large": LARGE}[variant]
+        if expand_channels is not None and len(expand_channels) != len(specs):
+            raise ValueError(f"expand_channels needs {len(specs)} values (one per block), "
+                             f"got {len(expand_channels)}")
         stem_ch = make_divisible(16 * width_mult)
         layers: list[nn.Module] = [ConvBNAct(3, stem_ch, 3, 2, act="hswish")]
         in_ch, stride = stem_ch, 2
-        for s in specs:
+        for i, s in enumerate(specs):
             block_stride = s.stride if stride * s.stride <= output_stride else 1
             stride *= block_stride
             out_ch = make_divisible(s.out * width_mult)
+            full = make_divisible(s.expand * width_mult)
             layers.append(
                 InvertedResidual(
                     in_ch,
-                    make_divisible(s.expand * width_mult),
+                    full if expand_channels is None else int(expand_channels[i]),
                     out_ch,
                     s.kernel,
                     block_stride,
                     s.se,
                     s.act,
+                    expand_conv=full != in_ch,
+                    se_channels=make_divisible(full / 4),
                 )
             )
             in_ch = out_ch

@@ -1,0 +1,128 @@
+"""Channel pruning: exact weight surgery, the expected shapes and sizes, and pruned checkpoints
+that load, predict and export like any other."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from synthmarks.errors import SynthmarksError
+from synthmarks.models import INPUT_MEAN, INPUT_STD, PointsModule, build_model, model_info
+from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
+from synthmarks.models.checkpoint import load_model, save_checkpoint
+from synthmarks.models.prune import hidden_widths, importance, prune_model
+
+MODELS = ["pipnet_mbv3s", "regress_mbv3s"]
+
+
+def trained_like(name: str, **kwargs: object) -> torch.nn.Module:
+    """A model whose channels differ in importance (fresh BN gammas are all 1) and whose heads
+    and BN statistics are non-trivial, so that dropping the wrong channel would show."""
+    model = build_model(name, **kwargs).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.weight.uniform_(0.1, 1.5)
+                m.running_mean.uniform_(-0.1, 0.1)
+                m.running_var.uniform_(0.8, 1.2)
+    return model
+
+
+def outputs(model: torch.nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    with torch.no_grad():
+        return model.eval()(x)
+
+
+def test_ratio_zero_is_identity():
+    model = trained_like("pipnet_mbv3s")
+    pruned = prune_model(model, 0.0)
+    x = torch.randn(2, 3, 128, 128)
+    ref, out = outputs(model, x), outputs(pruned, x)
+    assert all(torch.equal(ref[k], out[k]) for k in ref)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_pruning_equals_silencing_the_dropped_channels(name):
+    """The pruned network computes exactly what the original does with the least important
+    hidden channels switched off (depthwise BN gamma and beta zeroed: act(0) = 0 feeds neither
+    the squeeze-excite nor the projection) - so every kept weight landed in the right place."""
+    model = trained_like(name)
+    pruned = prune_model(model, 0.4)
+    masked = copy.deepcopy(model)
+    blocks = [m for m in masked.modules() if isinstance(m, InvertedResidual)]
+    with torch.no_grad():
+        for block, full, width in zip(blocks, hidden_widths(model), hidden_widths(pruned),
+                                      strict=True):
+            if width < full:
+                drop = importance(block).argsort()[: full - width]
+                bn = block.block[1][1]  # after the expand conv: the depthwise BN
+                bn.weight[drop] = 0.0
+                bn.bias[drop] = 0.0
+    x = torch.randn(2, 3, 128, 128)
+    ref, out = outputs(masked, x), outputs(pruned, x)
+    for k in ref:
+        torch.testing.assert_close(out[k], ref[k], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(outputs(model, x)[k], ref[k], atol=1e-3)  # pruning did change it
+
+
+def test_widths_and_size_of_the_default_model():
+    model = build_model("pipnet_mbv3s")
+    pruned = prune_model(model, 0.4)
+    # ceil(0.6 * hidden) rounded up to a multiple of 8; the first block has no expand conv
+    assert hidden_widths(model) == [16, 56, 64, 72, 184, 184, 88, 112, 216, 432, 432]
+    assert hidden_widths(pruned) == [16, 40, 40, 48, 112, 112, 56, 72, 136, 264, 264]
+    assert pruned.config["expand_channels"] == hidden_widths(pruned)
+    before, after = model_info(model), model_info(pruned)
+    # the PIPNet head and the block outputs are not pruned: about 30 % of parameters go
+    assert 0.6 < after["params"] / before["params"] < 0.75
+    assert after["flops"] < 0.8 * before["flops"]
+    x = torch.randn(1, 3, 128, 128)
+    ref, out = outputs(model, x), outputs(pruned, x)
+    assert {k: v.shape for k, v in ref.items()} == {k: v.shape for k, v in out.items()}
+
+
+def test_unsupported_models_and_ratios_are_user_errors():
+    with pytest.raises(SynthmarksError, match="channel pruning supports"):
+        prune_model(build_model("heatmap_shufflenet"), 0.4)
+    with pytest.raises(SynthmarksError, match=r"\[0, 1\)"):
+        prune_model(build_model("pipnet_mbv3s"), 1.0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_pruned_checkpoint_loads_predicts_and_exports(name, tmp_path):
+    from synthmarks.infer.export import export_checkpoint
+    from synthmarks.infer.landmarker import Landmarker
+
+    # bce: PIPNet's scores are sigmoids, never clamped, so they carry the whole network's output
+    kwargs = {"score_loss": "bce"} if name.startswith("pipnet") else {}
+    pruned = prune_model(trained_like(name, **kwargs), 0.5).eval()
+    path = tmp_path / "pruned.pt"
+    save_checkpoint(path, pruned, input_size=128, crop_scale=1.3, mean=INPUT_MEAN, std=INPUT_STD)
+    loaded, _ = load_model(path)
+    x = torch.randn(3, 3, 128, 128)
+    ref, out = outputs(pruned, x), outputs(loaded, x)
+    assert all(torch.equal(ref[k], out[k]) for k in ref)
+
+    image = np.random.default_rng(0).integers(0, 255, (120, 100, 3), np.uint8)
+    assert Landmarker(path, backend="torch").predict(image, (10, 20, 90, 110)).shape == (68, 2)
+
+    onnx_path = tmp_path / "pruned.onnx"
+    export_checkpoint(path, onnx_path)
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    onnx_points, onnx_scores = sess.run(None, {"image": x.numpy()})
+    with torch.no_grad():
+        points, scores = PointsModule(pruned)(x)
+    if name.startswith("pipnet"):
+        # The score logits (the best cell's value) depend on the whole pruned network but not on
+        # which of two near-tied cells wins, so they are compared exactly; the points can differ
+        # at the near-ties of a random network (tests/models/test_onnx.py masks those).
+        logits = [np.log(s) - np.log1p(-s) for s in (onnx_scores, scores.numpy())]
+        np.testing.assert_allclose(*logits, atol=1e-4, rtol=0)
+    else:
+        np.testing.assert_allclose(onnx_points, points.numpy(), atol=1e-4, rtol=0)
