@@ -42,7 +42,6 @@ compare-env: $(CVENV)/.installed
 
 $(CVENV)/.installed: pyproject.toml Makefile
 	python3 -m venv $(CVENV)
-	echo '*' > $(CVENV)/.gitignore
 	$(CPY) -m pip install -q --upgrade pip
 	$(CPY) -m pip install -q torch==2.13.0
 	$(CPY) -m pip install -q $(COMPARE_PINS)
