@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: setup
-	$(VENV)/bin/synthmarks eval --model mean-shape --data $(SHARED)/data/aflw2000-3d-dev --out runs/demo
+	$(VENV)/bin/synthmarks predict $(SHARED)/data/real-68pt --out runs/demo --json
 
 test: setup
 	$(PY) -m pytest -q

@@ -44,27 +44,28 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
     """Resample the crop; pixels outside the image are black, as a detector crop at a border is.
 
     Only the part of the image under the crop is touched, so cost does not grow with image size;
-    when the crop shrinks the face more than 2x, that part is area-averaged first (bilinear
-    sampling alone would alias).
+    when the crop shrinks the face by 2x or more, that part is first area-averaged by a whole
+    factor (bilinear sampling alone would alias; whole factors take OpenCV's fast path, ~20x
+    faster than a fractional INTER_AREA resize), leaving the warp less than 2x to do.
     """
     inv = cv2.invertAffineTransform(matrix)
     corners = np.array([[-0.5, -0.5], [out_size - 0.5, -0.5], [-0.5, out_size - 0.5],
                         [out_size - 0.5, out_size - 0.5]])
     src = corners @ inv[:, :2].T + inv[:, 2]
     h, w = image.shape[:2]
+    side = out_size / np.hypot(matrix[0, 0], matrix[0, 1])
+    k = int(side // out_size)  # whole pre-shrink factor
     x0, y0 = np.maximum(np.floor(src.min(0)).astype(int) - 1, 0)
-    x1, y1 = np.minimum(np.ceil(src.max(0)).astype(int) + 2, [w, h])
+    x1, y1 = np.minimum(np.ceil(src.max(0)).astype(int) + 1 + max(k, 1), [w, h])
     if x1 <= x0 or y1 <= y0:
         return np.zeros((out_size, out_size) + image.shape[2:], image.dtype)
     roi = image[y0:y1, x0:x1]
     matrix = matrix @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
-    side = out_size / np.hypot(matrix[0, 0], matrix[0, 1])
-    if side > 2 * out_size:
-        f = out_size * 2 / side
-        small = cv2.resize(roi, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-        fx, fy = roi.shape[1] / small.shape[1], roi.shape[0] / small.shape[0]
-        up = np.array([[fx, 0, 0.5 * fx - 0.5], [0, fy, 0.5 * fy - 0.5], [0, 0, 1]])
-        matrix, roi = matrix @ up, small
+    if k >= 2 and roi.shape[0] >= k and roi.shape[1] >= k:
+        hh, ww = roi.shape[0] // k * k, roi.shape[1] // k * k
+        roi = cv2.resize(roi[:hh, :ww], (ww // k, hh // k), interpolation=cv2.INTER_AREA)
+        up = np.array([[k, 0, 0.5 * k - 0.5], [0, k, 0.5 * k - 0.5], [0, 0, 1]], np.float64)
+        matrix = matrix @ up
     return cv2.warpAffine(roi, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 

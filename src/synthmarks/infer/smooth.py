@@ -18,7 +18,7 @@ class OneEuroConfig:
     Speeds are measured in face-size units per second, so one setting suits near and far faces.
     """
 
-    min_cutoff: float = 1.0
+    min_cutoff: float = 0.5
     beta: float = 20.0
     d_cutoff: float = 1.0
     enabled: bool = True

@@ -15,7 +15,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="per-frame landmarks as JSON")
     p.add_argument("--redetect-every", type=int, default=10, help="frames between detections")
     p.add_argument("--no-smooth", action="store_true", help="turn the One-Euro filter off")
-    p.add_argument("--min-cutoff", type=float, default=1.0, help="One-Euro cut-off at rest (Hz)")
+    p.add_argument("--min-cutoff", type=float, default=0.5, help="One-Euro cut-off at rest (Hz)")
     p.add_argument("--beta", type=float, default=20.0, help="One-Euro speed coefficient")
     add_model_arguments(p)
 
