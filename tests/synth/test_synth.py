@@ -325,6 +325,21 @@ def test_seed_reproduces_samples(reference_run, tmp_path, face_model, worker):
     assert np.array_equal(again.image, img)
 
 
+def test_two_renderers_in_one_process_do_not_mix(worker, face_model):
+    """GL calls go to the current context: a second worker must not take over the first's draws."""
+    from synthmarks.synth.generate import Worker
+    from synthmarks.synth.sampling import SynthConfig
+
+    p = frontal_params(worker)
+    before = worker.make(p)
+    other = Worker(SynthConfig(size=SIZE + 32), str(face_model))  # same GL names, other sizes
+    try:
+        assert np.array_equal(worker.make(p).image, before.image)
+        assert (other.make(p).seg == 1).sum() > (before.seg == 1).sum()  # a larger face
+    finally:
+        other.renderer.release()
+
+
 def test_interrupted_run_resumes_without_duplicates_or_torn_files(
     reference_run, tmp_path, face_model
 ):

@@ -452,6 +452,13 @@ class Renderer:
         self.size = size
         self.ss = supersample
         self.ctx = create_context()
+        # Every GL call runs inside ``with self.ctx``: a process may hold several renderers (tests,
+        # notebooks), and GL calls go to whichever context is current, not to the one they name.
+        with self.ctx:
+            self._build(static, size, supersample)
+
+    def _build(self, static: HeadStatic, size: int, supersample: int) -> None:
+        moderngl = self.moderngl
         ctx = self.ctx
         self.progs = {
             name: ctx.program(vertex_shader=VERTEX_SHADER, fragment_shader=fs)
@@ -486,6 +493,9 @@ class Renderer:
                     prog[name].value = unit
             return t
 
+        # Ambient occlusion first: it creates (and frees) GL objects of its own, which may take
+        # over texture units; the material textures are bound afterwards and again per render.
+        self.head_ao = _cached_ao(ctx, static)
         atlas = static.atlas
         self.textures = [
             tex(noise_bank(), 0, "tex_noise"),
@@ -494,7 +504,6 @@ class Renderer:
             tex(atlas.masks2, 3, "tex_m2", repeat=False),
             tex(atlas.classes, 4, "tex_cls", nearest=True, repeat=False),
         ]
-        self.head_ao = _cached_ao(ctx, static)
         # The head's static attributes never change; its positions/normals are rewritten per
         # sample. One index buffer per material group so each group runs only its own shader
         # (llvmpipe pays for every branch of an uber-shader).
@@ -601,8 +610,15 @@ class Renderer:
         ibo.release()
 
     def render(self, scene: Scene, params: dict, env: dict) -> RenderResult:
+        """Draw one face; colour (float 0..1 RGBA), class ids and linear depth at output size."""
+        with self.ctx:
+            return self._render(scene, params, env)
+
+    def _render(self, scene: Scene, params: dict, env: dict) -> RenderResult:
         mgl = self.moderngl
         ctx = self.ctx
+        for unit, t in enumerate(self.textures):  # a render depends on nothing done before it
+            t.use(unit)
         self.fbo.use()
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         ctx.enable(mgl.DEPTH_TEST)
