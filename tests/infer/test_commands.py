@@ -118,7 +118,8 @@ def test_export_float_and_int8(tiny_checkpoint, shared, tmp_path, capsys):
         capsys,
     )
     assert code == 0 and out.is_file() and (tmp_path / "m.int8.onnx").is_file()
-    assert (tmp_path / "m.int8.onnx").stat().st_size < 0.5 * out.stat().st_size
+    # the convolutions are int8; the head's offset rows, read by the decoder, stay float
+    assert (tmp_path / "m.int8.onnx").stat().st_size < 0.6 * out.stat().st_size
     from synthmarks import Landmarker
 
     img = np.zeros((100, 100, 3), np.uint8)

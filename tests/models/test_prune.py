@@ -10,6 +10,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from synthmarks.data.dataset import to_model_input
 from synthmarks.errors import SynthmarksError
 from synthmarks.models import INPUT_MEAN, INPUT_STD, PointsModule, build_model, model_info
 from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
@@ -115,7 +116,9 @@ def test_pruned_checkpoint_loads_predicts_and_exports(name, tmp_path):
     onnx_path = tmp_path / "pruned.onnx"
     export_checkpoint(path, onnx_path)
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    onnx_points, onnx_scores = sess.run(None, {"image": x.numpy()})
+    crops = np.random.default_rng(1).integers(0, 256, (3, 128, 128, 3), np.uint8)
+    onnx_points, onnx_scores = sess.run(None, {"image": crops})  # the file takes uint8 crops
+    x = to_model_input(torch.from_numpy(crops), INPUT_MEAN, INPUT_STD).contiguous()
     with torch.no_grad():
         points, scores = PointsModule(pruned)(x)
     if name.startswith("pipnet"):

@@ -410,3 +410,40 @@ def test_flips_and_crops_keep_labels_attached(reference_run):
         blur_b = cv2.GaussianBlur(crop.astype(np.float32), (0, 0), 2.5 * 96 / (SIZE * 0.7))
         diff = np.abs(bilinear(blur_a, pts[ok]) - bilinear(blur_b, cpts[ok])).mean()
         assert diff < 12, f"crop moved the labels off their pixels (mean colour diff {diff:.1f})"
+
+
+def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path, face_model):
+    """--relabel gives the labels a render with the other convention gives, on the same images."""
+    from synthmarks.synth.generate import generate
+    from synthmarks.synth.relabel import relabel
+    from synthmarks.synth.sampling import SynthConfig
+
+    out = tmp_path / "outline"
+    r = relabel(reference_run, out, "outline", str(face_model), progress=False)
+    assert r["relabelled"] == 5
+    rendered = tmp_path / "rendered"
+    cfg = SynthConfig(size=SIZE, jaw_convention="outline")
+    generate(rendered, 3, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
+    for i in range(3):
+        stem = f"{i:06d}"
+        assert (out / f"{stem}.png").read_bytes() == (rendered / f"{stem}.png").read_bytes()
+        assert (out / f"{stem}_ldmks.txt").read_text() == (
+            rendered / f"{stem}_ldmks.txt"
+        ).read_text()
+        meta = json.loads((out / f"{stem}_meta.json").read_text())
+        assert meta["jaw_convention"] == meta["params"]["jaw_convention"] == "outline"
+    # a rerun finds everything done; x-ray labels come back exactly from the outline set
+    assert relabel(reference_run, out, "outline", str(face_model), progress=False)["skipped"] == 5
+    back = tmp_path / "xray"
+    relabel(out, back, "xray", str(face_model), progress=False)
+    for i in range(5):
+        name = f"{i:06d}_ldmks.txt"
+        assert (back / name).read_text() == (reference_run / name).read_text()
+
+
+def test_relabel_rejects_a_folder_that_is_not_a_synth_run(tmp_path):
+    from synthmarks.errors import SynthmarksError
+    from synthmarks.synth.relabel import relabel
+
+    with pytest.raises(SynthmarksError, match="synth_run.json"):
+        relabel(tmp_path, tmp_path / "out", "outline", progress=False)

@@ -31,13 +31,28 @@ def crop_matrix(
     return np.hstack([lin, t[:, None]])
 
 
+def box_square(boxes: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """Centres (B, 2) and sides (B,) of the crop squares of (B, 4) face boxes (x0, y0, x1, y1): a
+    square ``scale`` times the box's longer side, centred on it. Profile faces have narrow boxes;
+    the longer side keeps them whole."""
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    side = np.maximum(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), 1.0) * scale
+    return (b[:, :2] + b[:, 2:]) / 2, side
+
+
 def box_crop_matrix(box: np.ndarray | tuple, out_size: int, scale: float) -> np.ndarray:
-    """The crop a model sees for a face box (x0, y0, x1, y1): a square ``scale`` times the box's
-    longer side, centred on it. Profile faces have narrow boxes; the longer side keeps them
-    whole."""
-    x0, y0, x1, y1 = (float(v) for v in box)
-    side = max(x1 - x0, y1 - y0, 1.0) * scale
-    return crop_matrix(((x0 + x1) / 2, (y0 + y1) / 2), side, out_size)
+    """The crop a model sees for a face box (x0, y0, x1, y1): see :func:`box_square`."""
+    centre, side = box_square(np.asarray(box, np.float64), scale)
+    return crop_matrix(centre[0], float(side[0]), out_size)
+
+
+def from_unit_square(points01: np.ndarray, centres: np.ndarray, sides: np.ndarray) -> np.ndarray:
+    """Model outputs (B, N, 2) in [0, 1] crop units -> image pixels, for unrotated box crops.
+
+    The crop's outer edges span ``centre -+ side / 2``, so this is one multiply-add; it equals
+    inverting :func:`crop_matrix` and applying it to ``p * S - 0.5``, without a per-face inverse.
+    """
+    return (centres[:, None, :] + (points01 - 0.5) * sides[:, None, None]).astype(np.float32)
 
 
 def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:

@@ -15,11 +15,35 @@ from synthmarks.infer.runtime import ONNX_META_KEY
 from synthmarks.models import export_onnx as export_model
 
 
-def onnx_bytes(model: torch.nn.Module) -> bytes:
-    """The model's ONNX graph (images -> points, scores; dynamic batch) as bytes, in memory."""
+class UInt8Input(torch.nn.Module):
+    """(B, S, S, 3) RGB uint8 crops -> the normalised float NCHW input the model was trained on.
+
+    Inside the graph, the cast, the normalisation (one multiply-add, folded into constants) and
+    the layout change run in ONNX Runtime's kernels instead of numpy, as the trainer's
+    ``to_model_input`` does them in torch.
+    """
+
+    def __init__(self, model: torch.nn.Module, mean: list[float], std: list[float]) -> None:
+        super().__init__()
+        self.model = model
+        self.input_size = model.input_size
+        m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
+        s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
+        self.register_buffer("scale", 1.0 / (255.0 * s))
+        self.register_buffer("shift", m / s)
+
+    def predict(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = crops.permute(0, 3, 1, 2).to(torch.float32)
+        return self.model.predict(x * self.scale - self.shift)
+
+
+def onnx_bytes(model: torch.nn.Module, meta: dict[str, Any]) -> bytes:
+    """The model's ONNX graph (uint8 crops -> points, scores; dynamic batch) as bytes."""
     buf = io.BytesIO()
+    wrapped = UInt8Input(model, meta["mean"], meta["std"])
     with torch.inference_mode(False), torch.no_grad():
-        export_model(model, buf)
+        s = model.input_size
+        export_model(wrapped, buf, example=torch.zeros(1, s, s, 3, dtype=torch.uint8))
     return buf.getvalue()
 
 
@@ -30,7 +54,7 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path) -> dict[str, Any]
     from synthmarks.infer.runtime import TorchRunner
 
     runner = TorchRunner(checkpoint, threads=None)
-    model = onnx.load_from_string(onnx_bytes(runner.module.model))
+    model = onnx.load_from_string(onnx_bytes(runner.module.model, runner.meta))
     entry = model.metadata_props.add()
     entry.key, entry.value = ONNX_META_KEY, json.dumps(runner.meta)
     with atomic_path(out) as tmp:
@@ -68,15 +92,17 @@ def quantize_int8(onnx_in: str | Path, onnx_out: str | Path, calib_data: str | P
             s = next(self._it, None)
             if s is None:
                 return None
-            batch, _ = pred.crops([s.load_image()], bounding_box(s.points)[None])
-            return {"image": batch}
+            batch, _, _ = pred.crops([s.load_image()], bounding_box(s.points)[None])
+            return {runner.session.get_inputs()[0].name: runner.prepare(batch)}
 
     with atomic_path(onnx_out) as tmp, tempfile.TemporaryDirectory() as scratch:
         pre = Path(scratch) / "pre.onnx"
         quant_pre_process(str(onnx_in), str(pre), skip_symbolic_shape=True)
         quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
                         per_channel=True, weight_type=QuantType.QInt8,
-                        activation_type=QuantType.QUInt8)
+                        activation_type=QuantType.QUInt8,
+                        # decoding stays float: exact arithmetic on a few values per face
+                        op_types_to_quantize=["Conv"])
         model = onnx.load(str(tmp))
         entry = model.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(runner.meta | {"quantized": "int8"})

@@ -40,19 +40,18 @@ class CropPredictor:
         meta = runner.meta
         self.input_size = int(meta["input_size"])
         self.crop_scale = float(meta["crop_scale"])
-        self.mean = np.asarray(meta["mean"], np.float32).reshape(1, 1, 3) * 255.0
-        self.inv_std = 1.0 / (np.asarray(meta["std"], np.float32).reshape(1, 1, 3) * 255.0)
 
-    def crops(self, images: list[np.ndarray], boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, 3, S, S) normalised crops and their (B, 2, 3) image-to-crop matrices."""
+    def crops(
+        self, images: list[np.ndarray], boxes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(B, S, S, 3) uint8 crops of the faces, as the model was trained to see them, and the
+        crop squares' centres (B, 2) and sides (B,) that map the points back."""
         s = self.input_size
-        batch = np.empty((len(images), 3, s, s), np.float32)
-        mats = np.empty((len(images), 2, 3))
-        for i, (img, box) in enumerate(zip(images, boxes, strict=True)):
-            mats[i] = crop.box_crop_matrix(box, s, self.crop_scale)
-            patch = crop.warp(img, mats[i], s).astype(np.float32)
-            batch[i] = ((patch - self.mean) * self.inv_std).transpose(2, 0, 1)
-        return batch, mats
+        centres, sides = crop.box_square(boxes, self.crop_scale)
+        batch = np.empty((len(images), s, s, 3), np.uint8)
+        for i, img in enumerate(images):
+            batch[i] = crop.warp(img, crop.crop_matrix(centres[i], sides[i], s), s)
+        return batch, centres, sides
 
     def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
         return self.predict_with_scores(images, boxes)[0]
@@ -61,12 +60,9 @@ class CropPredictor:
         self, images: list[np.ndarray], boxes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Points (B, N, 2) in image pixels and per-point confidences (B, N) in [0, 1]."""
-        batch, mats = self.crops(images, boxes)
+        batch, centres, sides = self.crops(images, boxes)
         pts01, scores = self.runner(batch)
-        out = np.empty((len(images), pts01.shape[1], 2), np.float32)
-        for i in range(len(images)):
-            out[i] = crop.apply(crop.invert(mats[i]), pts01[i] * self.input_size - 0.5)
-        return out, np.asarray(scores, np.float32)
+        return crop.from_unit_square(pts01, centres, sides), np.asarray(scores, np.float32)
 
 
 class Landmarker:
@@ -183,7 +179,7 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
         from synthmarks.infer.export import onnx_bytes
 
         runner_t = TorchRunner(path, threads)
-        model_bytes = onnx_bytes(runner_t.module.model)
+        model_bytes = onnx_bytes(runner_t.module.model, runner_t.meta)
         return CropPredictor(OnnxRunner(model_bytes, threads, runner_t.meta))
     return CropPredictor(TorchRunner(path, threads))
 

@@ -1,7 +1,9 @@
-"""Runners: a batch of normalised crops in, normalised points and scores out.
+"""Runners: a batch of uint8 face crops in, normalised points and scores out.
 
 Two interchangeable engines: PyTorch (any checkpoint, always available) and ONNX Runtime (several
-times faster for small CNNs at batch 1, used by default when installed).
+times faster for small CNNs at batch 1, used by default when installed). Both take the crops as
+the trainer does, (B, S, S, 3) RGB uint8: the exported graph casts and normalises them itself, so
+no float image is ever made in numpy (a quarter of the bytes, and one pass less per face).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ ONNX_META_KEY = "synthmarks"
 class Runner(Protocol):
     meta: dict[str, Any]
 
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, 3, S, S) float32 -> points (B, N, 2) in [0, 1] crop coordinates, scores (B, N)."""
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(B, S, S, 3) uint8 -> points (B, N, 2) in [0, 1] crop coordinates, scores (B, N)."""
         ...
 
 
@@ -41,9 +43,12 @@ class TorchRunner:
         self.module = PointsModule(model).eval()
         self._torch = torch
 
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from synthmarks.data.dataset import to_model_input
+
         with self._torch.inference_mode():
-            pts, scores = self.module(self._torch.from_numpy(batch))
+            x = to_model_input(self._torch.from_numpy(crops), self.meta["mean"], self.meta["std"])
+            pts, scores = self.module(x)
         return pts.numpy(), scores.numpy()
 
 
@@ -74,8 +79,21 @@ class OnnxRunner:
                                       "(export it with `synthmarks export`)")
             meta = json.loads(raw)
         self.meta = meta
-        self._input = self.session.get_inputs()[0].name
+        graph_input = self.session.get_inputs()[0]
+        self._input = graph_input.name
+        # files exported before the graph took uint8 crops want normalised float NCHW
+        self._float_input = graph_input.type == "tensor(float)"
+        if self._float_input:
+            self._scale = 1.0 / (255.0 * np.asarray(meta["std"], np.float32))
+            self._shift = np.asarray(meta["mean"], np.float32) / np.asarray(meta["std"], np.float32)
 
-    def __call__(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pts, scores = self.session.run(None, {self._input: batch})
+    def prepare(self, crops: np.ndarray) -> np.ndarray:
+        """The graph's input for uint8 crops (themselves, unless the graph wants floats)."""
+        if not self._float_input:
+            return crops
+        x = crops.astype(np.float32) * self._scale - self._shift
+        return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pts, scores = self.session.run(None, {self._input: self.prepare(crops)})
         return pts, scores

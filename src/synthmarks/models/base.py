@@ -69,7 +69,8 @@ class LandmarkModel(nn.Module):
         raise NotImplementedError
 
     def predict(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """``decode(forward(x))``."""
+        """``decode(forward(x))``; a head may override it with a cheaper path that computes only
+        what decoding reads (inference and export use this, training uses forward/loss)."""
         return self.decode(self.forward(x))
 
 
@@ -85,7 +86,7 @@ class PointsModule(nn.Module):
         self.model = model
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.model.decode(self.model(x))
+        return self.model.predict(x)
 
 
 def points_module(model: LandmarkModel) -> PointsModule:
@@ -93,13 +94,19 @@ def points_module(model: LandmarkModel) -> PointsModule:
     return PointsModule(model)
 
 
-def export_onnx(model: LandmarkModel, path: str | Path | BinaryIO, opset_version: int = 17) -> None:
-    """Export ``PointsModule(model)`` in eval mode, inputs ``image`` [B, 3, S, S] with a dynamic
-    batch axis, outputs ``points`` [B, N, 2] and ``scores`` [B, N]."""
+def export_onnx(
+    model: LandmarkModel,
+    path: str | Path | BinaryIO,
+    opset_version: int = 17,
+    example: Tensor | None = None,
+) -> None:
+    """Export ``PointsModule(model)`` in eval mode, inputs ``image`` [B, 3, S, S] (or the shape
+    and dtype of ``example``) with a dynamic batch axis, outputs ``points`` [B, N, 2] and
+    ``scores`` [B, N]."""
     was_training = model.training
     model.eval()
     s = model.input_size
-    dummy = torch.zeros(1, 3, s, s)
+    dummy = torch.zeros(1, 3, s, s) if example is None else example
     try:
         torch.onnx.export(
             PointsModule(model),

@@ -62,7 +62,8 @@ class SqueezeExcite(nn.Module):
         self.expand = nn.Conv2d(squeeze, channels, 1)
 
     def forward(self, x: Tensor) -> Tensor:
-        g = x.mean((2, 3), keepdim=True)
+        g = nn.functional.adaptive_avg_pool2d(x, 1)  # = mean; exports as GlobalAveragePool,
+        # which ONNX Runtime keeps in its blocked layout (ReduceMean forces two reorders)
         g = nn.functional.hardsigmoid(self.expand(torch.relu(self.reduce(g))))
         return x * g
 

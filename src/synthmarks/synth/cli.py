@@ -37,6 +37,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "visible face outline when the head turns (300-W, AFLW2000-3D)",
     )
     p.add_argument(
+        "--relabel",
+        metavar="SRC",
+        help="instead of rendering: copy the set SRC into --out labelled with --jaw-convention "
+        "(same images, hard-linked; labels re-made from each sample's saved parameters)",
+    )
+    p.add_argument(
         "--supersample",
         type=int,
         default=1,
@@ -57,6 +63,18 @@ def run(args: argparse.Namespace) -> int:
             return 0
     if not args.out:
         raise SynthmarksError("--out DIR is required")
+
+    if args.relabel:
+        from synthmarks.synth.relabel import relabel
+
+        r = relabel(
+            args.relabel, args.out, args.jaw_convention, args.face_model, not args.no_progress
+        )
+        print(
+            f"relabel: {r['relabelled']} relabelled ({r['moved']} with points moved), "
+            f"{r['skipped']} already there"
+        )
+        return 0
 
     from synthmarks.synth.generate import generate
     from synthmarks.synth.preview import write_preview

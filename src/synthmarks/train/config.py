@@ -169,7 +169,7 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     overrides, check it, and expand ``${VAR}`` in its strings."""
     data: dict[str, Any] = dict(base or {})
     if path is not None:
-        data = read_yaml(path)
+        data = read_config_file(path)
         data.setdefault("name", Path(path).stem)
     for item in overrides or []:
         key, sep, value = item.partition("=")
@@ -180,6 +180,33 @@ def load_config(path: str | Path | None, overrides: list[str] | None = None,
     cfg = from_dict(TrainConfig, _expand(cfg.to_dict(), ""), "")  # defaults expand too
     check(cfg)
     return cfg
+
+
+def read_config_file(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A config file as a dict, with ``extends: other.yaml`` (relative to this file) merged in
+    first: an ablation config then states only what it changes, so its difference is visible."""
+    path = Path(path).resolve()
+    if path in _seen:
+        raise SynthmarksError(f"{path}: 'extends' loops back to itself")
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise SynthmarksError(f"{path}: extends must be a file name")
+    base = read_config_file(path.parent / parent, (*_seen, path))
+    base.pop("name", None)  # a row is named after its own file unless it says otherwise
+    return _merge(base, data)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

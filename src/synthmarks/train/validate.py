@@ -61,7 +61,7 @@ def validate(model: torch.nn.Module, data: EvalSet, mean: tuple, std: tuple,
         for start in range(0, len(data), batch_size):
             chunk = slice(start, start + batch_size)
             x = to_model_input(torch.from_numpy(data.crops[chunk]), mean, std, device)
-            pts01, _ = model.decode(model(x))
+            pts01, _ = model.predict(x)
             pts = pts01[:, :NUM_POINTS].float().cpu().numpy() * s - 0.5
             for j, i in enumerate(range(start, start + len(pts))):
                 preds[i] = crop.apply(crop.invert(data.matrices[i]), pts[j])

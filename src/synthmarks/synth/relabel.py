@@ -1,0 +1,108 @@
+"""Re-label a generated set with another jaw convention, without rendering it again.
+
+Every sample's ``_meta.json`` holds the parameters that made it, and the labels are a pure
+function of the scene those parameters build (no pixels needed), so a set rendered once can be
+compared under both conventions (x-ray vs visible outline) on exactly the same images. Images and
+segmentations are hard-linked into the new folder (copied where links are impossible); the
+landmark file and the meta record are written anew, each atomically, the landmark file last, so
+an interrupted run resumes like ``synthmarks synth`` does.
+
+Visibility: points that did not move keep the source's flag (depth and occluder tests included);
+a jaw point moved onto the outline lies on the silhouette, so it counts as visible when it is
+inside the image (an occluder over the outline is not re-tested).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from synthmarks.errors import SynthmarksError
+from synthmarks.fileio import atomic_path, write_json, write_text
+from synthmarks.synth.generate import RUN_FILE, scan
+
+#: a moved point further than this from its source label counts as moved (pixels)
+MOVED_PX = 1e-3
+
+
+def relabel(
+    src: str | Path,
+    dst: str | Path,
+    jaw_convention: str,
+    face_model: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Write ``src``'s complete samples into ``dst`` labelled with ``jaw_convention``."""
+    from synthmarks.synth.facemodel import load_face_model
+    from synthmarks.synth.labels import JawLines, outline_jaw, project
+    from synthmarks.synth.scene import HeadStatic, build_scene
+
+    src, dst = Path(src), Path(dst)
+    if not (src / RUN_FILE).is_file():
+        raise SynthmarksError(
+            f"--relabel {src}: not a `synthmarks synth` output ({RUN_FILE} missing)"
+        )
+    if src.resolve() == dst.resolve():
+        raise SynthmarksError("--relabel: the output folder must differ from the source")
+    run = json.loads((src / RUN_FILE).read_text())
+    size = int(run["config"]["size"])
+    dst.mkdir(parents=True, exist_ok=True)
+    write_json(
+        dst / RUN_FILE, {**run, "relabelled_from": str(src), "jaw_convention": jaw_convention}
+    )
+    done, _ = scan(src)
+    have, partial = scan(dst)
+    for i in partial:  # an interrupted sample: its pieces are redone
+        for p in dst.glob(f"{i:06d}*"):
+            p.unlink()
+    todo = sorted(done - have)
+
+    model = load_face_model(face_model)
+    static, jaw = HeadStatic(model), JawLines(model)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(done), initial=len(done) - len(todo), unit="img", desc="relabel")
+    moved_faces = 0
+    try:
+        for i in todo:
+            stem = f"{i:06d}"
+            meta = json.loads((src / f"{stem}_meta.json").read_text())
+            params = dict(meta["params"], jaw_convention=jaw_convention)
+            scene = build_scene(static, params, size)
+            points = project(scene)
+            if jaw_convention == "outline":
+                points, _ = outline_jaw(scene, jaw, points)
+            old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
+            moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
+            moved_faces += bool(moved.any())
+            inside = np.all((points >= 0) & (points < size), axis=1)
+            vis = np.where(moved, inside, np.asarray(meta["visibility"], bool))
+            for suffix in (".png", "_seg.png"):
+                _link(src / f"{stem}{suffix}", dst / f"{stem}{suffix}")
+            meta.update(
+                params=params, jaw_convention=jaw_convention, visibility=[bool(v) for v in vis]
+            )
+            write_json(dst / f"{stem}_meta.json", meta)
+            write_text(dst / f"{stem}_ldmks.txt", "".join(f"{x:.3f} {y:.3f}\n" for x, y in points))
+            if bar:
+                bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+    return {"relabelled": len(todo), "skipped": len(done) - len(todo), "moved": moved_faces}
+
+
+def _link(src: Path, dst: Path) -> None:
+    """Hard link (no extra disk), else an atomic copy."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
