@@ -19,7 +19,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `synthmarks train` doe
 import torch  # noqa: E402
 
 
-def bench_model(name: str, size: int, batch: int, steps: int, channels_last: bool) -> float:
+def bench_model(
+    name: str, size: int, batch: int, steps: int, channels_last: bool, compile: bool = False
+) -> float:
     from synthmarks.models import build_model
 
     torch.manual_seed(0)
@@ -29,9 +31,10 @@ def bench_model(name: str, size: int, batch: int, steps: int, channels_last: boo
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = torch.randn(batch, 3, size, size).contiguous(memory_format=fmt)
     target = torch.rand(batch, 68, 2) * 0.6 + 0.2
+    forward = torch.compile(model) if compile else model
 
     def step() -> None:
-        loss, _ = model.loss(model(x), target)
+        loss, _ = model.loss(forward(x), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -79,6 +82,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--no-channels-last", action="store_true")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the forward first")
     ap.add_argument("--data", help="dataset folder for the loader benchmark")
     ap.add_argument("--loader-samples", type=int, default=300)
     args = ap.parse_args()
@@ -86,10 +90,13 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     print(f"training step, {args.size}px, batch {args.batch}, {args.threads} threads, "
           f"{'contiguous' if args.no_channels_last else 'channels_last'}, "
+          f"{'torch.compile, ' if args.compile else ''}"
           f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     print(f"{'model':<22}{'img/s':>8}")
     for name in args.models:
-        ips = bench_model(name, args.size, args.batch, args.steps, not args.no_channels_last)
+        ips = bench_model(
+            name, args.size, args.batch, args.steps, not args.no_channels_last, args.compile
+        )
         print(f"{name:<22}{ips:>8.0f}", flush=True)
     if args.data:
         print(f"loader, one process, full augmentation, {args.size}px")

@@ -10,7 +10,7 @@ from synthmarks.errors import SynthmarksError
 from synthmarks.train.config import TrainConfig, load_config
 
 REPO = Path(__file__).resolve().parents[2]
-CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
+CONFIGS = sorted((REPO / "configs").glob("**/*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
@@ -77,3 +77,27 @@ def test_round_trip_through_a_saved_dict():
     cfg = load_config(REPO / "configs" / "pipnet_mbv3s.yaml")
     again = load_config(None, base=cfg.to_dict())
     assert again == cfg and isinstance(again, TrainConfig)
+
+
+def test_extends_merges_sections_and_takes_the_file_name(tmp_path):
+    (tmp_path / "base.yaml").write_text(
+        "name: base\nmodel: {name: pipnet_mbv3s}\n"
+        "optim: {lr: 0.002, batch_size: 16}\nschedule: {epochs: 9}\n"
+    )
+    (tmp_path / "sub").mkdir()
+    row = tmp_path / "sub" / "row.yaml"
+    row.write_text("extends: ../base.yaml\noptim: {lr: 0.0005}\n")
+    cfg = load_config(row)
+    assert cfg.name == "row" and cfg.model.name == "pipnet_mbv3s"
+    assert cfg.optim.lr == 0.0005 and cfg.optim.batch_size == 16  # merged, not replaced
+    assert cfg.schedule.epochs == 9
+
+
+def test_extends_loop_and_missing_parent_are_user_errors(tmp_path):
+    (tmp_path / "a.yaml").write_text("extends: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("extends: a.yaml\n")
+    with pytest.raises(SynthmarksError, match="loops"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("extends: nowhere.yaml\n")
+    with pytest.raises(SynthmarksError, match="not found"):
+        load_config(tmp_path / "c.yaml")

@@ -59,9 +59,11 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
     """Resample the crop; pixels outside the image are black, as a detector crop at a border is.
 
     Only the part of the image under the crop is touched, so cost does not grow with image size;
-    when the crop shrinks the face by 2x or more, that part is first area-averaged by a whole
-    factor (bilinear sampling alone would alias; whole factors take OpenCV's fast path, ~20x
-    faster than a fractional INTER_AREA resize), leaving the warp less than 2x to do.
+    when the crop shrinks the face by 2x or more, that part is first box-averaged by a power of
+    two, leaving the warp less than 2x to do (bilinear sampling alone would alias). Each halving
+    is a bilinear resize by exactly 1/2, which samples half-way between pixel pairs: a 2x2 box
+    average, 3-4x faster than OpenCV's INTER_AREA for the same 4x4 or 8x8 box (0.12 vs 0.40 ms
+    for a 620 px face).
     """
     inv = cv2.invertAffineTransform(matrix)
     corners = np.array([[-0.5, -0.5], [out_size - 0.5, -0.5], [-0.5, out_size - 0.5],
@@ -69,17 +71,22 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
     src = corners @ inv[:, :2].T + inv[:, 2]
     h, w = image.shape[:2]
     side = out_size / np.hypot(matrix[0, 0], matrix[0, 1])
-    k = int(side // out_size)  # whole pre-shrink factor
+    k = 1  # pre-shrink factor, a power of two
+    while side >= 2 * k * out_size:
+        k *= 2
     x0, y0 = np.maximum(np.floor(src.min(0)).astype(int) - 1, 0)
-    x1, y1 = np.minimum(np.ceil(src.max(0)).astype(int) + 1 + max(k, 1), [w, h])
+    x1, y1 = np.minimum(np.ceil(src.max(0)).astype(int) + 1 + k, [w, h])
     if x1 <= x0 or y1 <= y0:
         return np.zeros((out_size, out_size) + image.shape[2:], image.dtype)
     roi = image[y0:y1, x0:x1]
     matrix = matrix @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
-    if k >= 2 and roi.shape[0] >= k and roi.shape[1] >= k:
-        hh, ww = roi.shape[0] // k * k, roi.shape[1] // k * k
-        roi = cv2.resize(roi[:hh, :ww], (ww // k, hh // k), interpolation=cv2.INTER_AREA)
-        up = np.array([[k, 0, 0.5 * k - 0.5], [0, k, 0.5 * k - 0.5], [0, 0, 1]], np.float64)
+    done = 1
+    while done < k and roi.shape[0] >= 2 and roi.shape[1] >= 2:
+        hh, ww = roi.shape[0] // 2, roi.shape[1] // 2
+        roi = cv2.resize(roi[: 2 * hh, : 2 * ww], (ww, hh), interpolation=cv2.INTER_LINEAR)
+        done *= 2
+    if done > 1:  # output pixel u of the shrunk ROI averages ROI pixels done*u .. done*u+done-1
+        up = np.array([[done, 0, 0.5 * done - 0.5], [0, done, 0.5 * done - 0.5], [0, 0, 1]])
         matrix = matrix @ up
     return cv2.warpAffine(roi, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)

@@ -130,6 +130,9 @@ class RuntimeConfig:
     threads: int = 0  # torch intra-op threads per process; 0 = cores / processes
     channels_last: bool = True
     deterministic: bool = False  # torch.use_deterministic_algorithms (slower on GPU)
+    #: torch.compile the training forward (about 1.3x img/s for pipnet_mbv3s on this 2-core CPU,
+    #: after a one-off compile of a minute or two; benchmarks/bench_train.py --compile)
+    compile: bool = False
 
 
 @dataclass

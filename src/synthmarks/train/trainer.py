@@ -81,6 +81,8 @@ class Trainer:
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if cfg.runtime.compile:  # checkpoints and validation keep using the plain self.model
+            self.net = torch.compile(self.net)
         self.eval_sets = self._eval_sets() if self.main else []
 
     # ---------------------------------------------------------------- setup
