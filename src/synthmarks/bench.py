@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, default=300, help="frames of the made-up clip")
 
 
-def timeit(fn: Callable[[], Any], repeat: int, warmup: int = 10) -> float:
+def timeit(fn: Callable[[], Any], repeat: int, warmup: int = 50) -> float:
     """Median seconds per call: robust to the other process that shares this 2-core machine."""
     for _ in range(warmup):
         fn()

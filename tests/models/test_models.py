@@ -113,6 +113,20 @@ def test_pipnet_nrm_merge_averages_reverse_neighbours():
     assert torch.allclose(shift, torch.zeros(68), atol=1e-5)
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"score_loss": "bce", "num_neighbors": 4, "stride": 32}])
+def test_pipnet_predict_equals_decode_of_forward(kwargs):
+    """predict() reads the offsets only at the best cells; it must give decode(forward) exactly."""
+    torch.manual_seed(0)
+    model = build_model("pipnet_mbv3s", **kwargs).eval()
+    with torch.no_grad():  # a trained-looking head: offsets that vary from cell to cell
+        model.head.weight.normal_(0, 0.05)
+        x = torch.randn(3, 3, 128, 128)
+        ref_points, ref_conf = model.decode(model(x))
+        points, conf = model.predict(x)
+    assert torch.allclose(points, ref_points, atol=1e-5)
+    assert torch.allclose(conf, ref_conf, atol=1e-6)
+
+
 def test_heatmap_decode_subpixel_and_border():
     pts = torch.tensor([[[0.3137, 0.7021], [0.52, 0.48]]])
     maps = gaussian_heatmaps(pts, 32, sigma=1.5)

@@ -195,8 +195,9 @@ class PIPNetModel(LandmarkModel):
             dim=1,
         )  # [N, 2 + 2K]
         values = (picked.unsqueeze(2) @ weight[rows].transpose(1, 2)).squeeze(2) + bias[rows]
-        cx = (index % g).to(f.dtype)
-        cy = torch.div(index, g, rounding_mode="floor").to(f.dtype)
+        col = index % g
+        cx = col.to(f.dtype)
+        cy = (index - col).to(f.dtype) / g  # exact; a floor division exports sign handling ops
         own_x = (cx + values[..., 0]) / g
         own_y = (cy + values[..., 1]) / g
         nb_x = ((cx.unsqueeze(-1) + values[..., 2 : 2 + k]) / g).reshape(b, n * k)

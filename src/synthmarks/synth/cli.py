@@ -48,6 +48,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=1,
         help="render at this multiple of --size and area-average (slower, smoother)",
     )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a generator setting (repeatable), e.g. --set p_occluder=0 "
+        "--set p_photo_background=0; see SynthConfig in synthmarks/synth/sampling.py",
+    )
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -85,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         supersample=args.supersample,
         jaw_convention=args.jaw_convention,
         backgrounds=args.backgrounds,
-    ).validate()
+    ).with_overrides(args.set)
     if args.backgrounds:
         from synthmarks.synth.backgrounds import BackgroundBank
 

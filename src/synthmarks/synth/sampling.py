@@ -113,6 +113,10 @@ class SynthConfig:
             raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
         if self.supersample not in (1, 2, 3, 4):
             raise SynthmarksError(f"supersample must be 1..4, not {self.supersample}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name.startswith("p_") and not (isinstance(value, int | float) and 0 <= value <= 1):
+                raise SynthmarksError(f"{f.name} is a probability: 0..1, not {value!r}")
         lo, hi = self.face_scale
         if not 0.05 <= lo <= hi <= 1.5:
             raise SynthmarksError(
@@ -124,6 +128,26 @@ class SynthConfig:
         d = dataclasses.asdict(self)
         d["face_scale"] = list(self.face_scale)
         return d
+
+    def with_overrides(self, items: list[str]) -> SynthConfig:
+        """A copy with ``KEY=VALUE`` strings applied (``p_occluder=0``, ``face_scale=[0.3,0.6]``):
+        how an ablation turns one appearance feature off without a new flag per field."""
+        import yaml
+
+        names = {f.name: f for f in dataclasses.fields(self)}
+        changes: dict[str, Any] = {}
+        for item in items:
+            key, sep, raw = item.partition("=")
+            key = key.strip()
+            if not sep or key not in names or key == "extra":
+                known = ", ".join(n for n in names if n != "extra")
+                raise SynthmarksError(f"--set {item!r}: expected KEY=VALUE with KEY one of {known}")
+            try:
+                value = yaml.safe_load(raw)
+            except yaml.YAMLError:
+                raise SynthmarksError(f"--set {item!r}: unreadable value") from None
+            changes[key] = tuple(value) if isinstance(value, list) else value
+        return dataclasses.replace(self, **changes).validate()
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SynthConfig:
