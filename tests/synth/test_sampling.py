@@ -14,11 +14,11 @@ def test_overrides_change_one_setting_and_reach_the_samples():
     assert cfg.p_occluder == 0 and cfg.face_scale == (0.3, 0.5)
     assert cfg.p_hair == SynthConfig().p_hair  # the rest untouched
     names = [f"e{i}" for i in range(53)]
-    counts = [sample_params(sample_rng(1, i), cfg, names)["occluders"]["count"] for i in range(50)]
-    assert not any(counts)
-    default = SynthConfig()
-    counts = [sample_params(sample_rng(1, i), default, names)["occluders"]["count"] for i in range(50)]
-    assert any(counts)
+
+    def occluders(c: SynthConfig) -> list[int]:
+        return [sample_params(sample_rng(1, i), c, names)["occluders"]["count"] for i in range(50)]
+
+    assert not any(occluders(cfg)) and any(occluders(SynthConfig()))
 
 
 @pytest.mark.parametrize(
