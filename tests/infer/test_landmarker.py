@@ -34,6 +34,21 @@ def test_predict_single_matches_batch(tiny_checkpoint, faces):
     assert lm.predict_batch([], np.zeros((0, 4))).shape == (0, 68, 2)
 
 
+def test_flip_tta_is_mirror_symmetric(faces):
+    """With flip averaging, a mirrored face gets exactly the mirrored points."""
+    from synthmarks.landmarks import flip_points
+
+    images, boxes = faces
+    plain, tta = Landmarker(), Landmarker(flip_tta=True)
+    img, box = images[0], boxes[0]
+    w = img.shape[1]
+    mirrored_box = np.array([w - 1 - box[2], box[1], w - 1 - box[0], box[3]])
+    a = tta.predict(img, box)
+    b = tta.predict(np.ascontiguousarray(img[:, ::-1]), mirrored_box)
+    np.testing.assert_allclose(flip_points(a, w), b, atol=0.02)
+    assert not np.allclose(plain.predict(img, box), a, atol=0.02)  # it did something
+
+
 def test_points_land_inside_the_crop(tiny_checkpoint, faces):
     images, boxes = faces
     pts = Landmarker(tiny_checkpoint).predict_batch(images, boxes)

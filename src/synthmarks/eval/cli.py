@@ -8,8 +8,9 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", action="append", dest="models", metavar="M",
-                   help="checkpoint (.pt), .onnx, 'mean-shape', 'mean-shape:PATH', 'dlib' or "
-                        "'mediapipe'; repeat to compare several (default: the released model)")
+                   help="'default' (the released model), checkpoint (.pt), .onnx, 'mean-shape', "
+                        "'mean-shape:PATH', 'dlib' or 'mediapipe'; a '+flip' suffix adds "
+                        "flip test-time averaging; repeat to compare several (default: default)")
     p.add_argument("--data", "-d", type=Path, required=True, help="dataset folder")
     p.add_argument("--format", choices=["facesynthetics", "pts", "aflw2000"],
                    help="dataset format (default: detected from the folder)")

@@ -26,6 +26,9 @@ DEFAULT_NORM = {"aflw2000": "box", "pts": "interocular", "facesynthetics": "box"
 DEFAULT_THRESHOLD = {"box": 0.07, "interocular": 0.08, "interpupil": 0.10, "diagonal": 0.05}
 
 
+FLIP_SUFFIX = "+flip"
+
+
 @dataclass
 class EvalConfig:
     """Everything one evaluation run needs."""
@@ -53,14 +56,20 @@ class ModelResult:
 
 
 def load_predictor(spec: str, backend: str = "auto") -> Any:
-    """A synthmarks model spec, or the name of a comparison method (dlib, mediapipe)."""
+    """A synthmarks model spec, or the name of a comparison method (dlib, mediapipe).
+
+    A ``+flip`` suffix (``default+flip``, ``runs/x/best.pt+flip``) scores the model with
+    horizontal-flip test-time averaging, so one run can compare it with the plain model.
+    """
     if spec in ("dlib", "mediapipe"):
         from synthmarks.eval import baselines
 
         return baselines.load(spec)
     from synthmarks.infer.landmarker import Landmarker
 
-    return Landmarker(None if spec == "default" else spec, backend=backend)
+    flip = spec.endswith(FLIP_SUFFIX)
+    base = spec[: -len(FLIP_SUFFIX)] if flip else spec
+    return Landmarker(None if base == "default" else base, backend=backend, flip_tta=flip)
 
 
 def run_model(predictor: Any, samples: list[Sample], boxes: np.ndarray, batch_size: int,

@@ -12,6 +12,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by predict, video and live."""
     p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    p.add_argument("--flip-tta", action="store_true",
+                   help="average each face with its mirror image (more accurate, 2x model time)")
     p.add_argument("--detector", default="auto", choices=["auto", "dlib", "haar"])
 
 
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.infer.results import CSV_HEADER, csv_rows, face_record
 
     files = collect_images(args.inputs)
-    lm = Landmarker(args.model, backend=args.backend, detector=args.detector)
+    lm = Landmarker(args.model, backend=args.backend, detector=args.detector,
+                    flip_tta=args.flip_tta)
     records, rows, total = [], [], 0
     for path in tqdm(files, desc="predict", unit="img", disable=len(files) < 5):
         image = read_image(path)
