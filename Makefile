@@ -36,7 +36,7 @@ COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jax
 	opencv-contrib-python==4.11.0.86 scipy==1.17.1 matplotlib==3.11.2 scikit-image==0.26.0 \
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
 	face_recognition_models==0.3.0 pytest==9.2.0
-COMPARE_METHODS := -m mediapipe -m dlib -m mean-shape
+COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape
 
 compare-env: $(CVENV)/.installed
 
