@@ -59,11 +59,12 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
     """Resample the crop; pixels outside the image are black, as a detector crop at a border is.
 
     Only the part of the image under the crop is touched, so cost does not grow with image size;
-    when the crop shrinks the face by 2x or more, that part is first box-averaged by a power of
-    two, leaving the warp less than 2x to do (bilinear sampling alone would alias). Each halving
-    is a bilinear resize by exactly 1/2, which samples half-way between pixel pairs: a 2x2 box
-    average, 3-4x faster than OpenCV's INTER_AREA for the same 4x4 or 8x8 box (0.12 vs 0.40 ms
-    for a 620 px face).
+    when the crop shrinks the face by 2x or more, that part is first shrunk by a power of two k,
+    leaving the warp less than 2x to do (bilinear sampling alone would alias). That pre-shrink is
+    one bilinear resize by exactly 1/k: each output pixel is the mean of the 2x2 source pixels at
+    its centre - a full box average for k = 2, a partial one beyond. For a 620 px face it costs
+    0.13 ms against 0.21 for cascaded halvings and 0.48 for OpenCV's INTER_AREA, with the same
+    NME on the large faces of ../shared/data/real-68pt (6.62 % all three).
     """
     inv = cv2.invertAffineTransform(matrix)
     corners = np.array([[-0.5, -0.5], [out_size - 0.5, -0.5], [-0.5, out_size - 0.5],
@@ -80,13 +81,11 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
         return np.zeros((out_size, out_size) + image.shape[2:], image.dtype)
     roi = image[y0:y1, x0:x1]
     matrix = matrix @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
-    done = 1
-    while done < k and roi.shape[0] >= 2 and roi.shape[1] >= 2:
-        hh, ww = roi.shape[0] // 2, roi.shape[1] // 2
-        roi = cv2.resize(roi[: 2 * hh, : 2 * ww], (ww, hh), interpolation=cv2.INTER_LINEAR)
-        done *= 2
-    if done > 1:  # output pixel u of the shrunk ROI averages ROI pixels done*u .. done*u+done-1
-        up = np.array([[done, 0, 0.5 * done - 0.5], [0, done, 0.5 * done - 0.5], [0, 0, 1]])
+    if k > 1 and roi.shape[0] >= k and roi.shape[1] >= k:
+        hh, ww = roi.shape[0] // k, roi.shape[1] // k
+        roi = cv2.resize(roi[: k * hh, : k * ww], (ww, hh), interpolation=cv2.INTER_LINEAR)
+        # shrunk pixel u is centred on ROI pixel k*u + (k-1)/2
+        up = np.array([[k, 0, 0.5 * k - 0.5], [0, k, 0.5 * k - 0.5], [0, 0, 1]])
         matrix = matrix @ up
     return cv2.warpAffine(roi, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
