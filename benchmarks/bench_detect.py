@@ -45,6 +45,7 @@ def main() -> None:
     configs = {
         "dlib HOG": DetectorConfig(method="dlib", profile_fallback=False),
         "dlib HOG + Haar profile (default)": DetectorConfig(method="dlib"),
+        "dlib HOG + Haar profile, work_size 1280": DetectorConfig(method="dlib", work_size=1280),
         "Haar frontal": DetectorConfig(method="haar", profile_fallback=False),
         "Haar frontal + profile": DetectorConfig(method="haar"),
     }
