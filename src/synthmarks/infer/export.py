@@ -10,31 +10,27 @@ from typing import Any
 
 import torch
 
+from synthmarks.data.dataset import to_model_input
 from synthmarks.fileio import atomic_path
 from synthmarks.infer.runtime import ONNX_META_KEY
 from synthmarks.models import export_onnx as export_model
 
 
 class UInt8Input(torch.nn.Module):
-    """(B, S, S, 3) RGB uint8 crops -> the normalised float NCHW input the model was trained on.
+    """(B, S, S, 3) RGB uint8 crops -> the model's points and scores, normalising inside.
 
-    Inside the graph, the cast, the normalisation (one multiply-add, folded into constants) and
-    the layout change run in ONNX Runtime's kernels instead of numpy, as the trainer's
-    ``to_model_input`` does them in torch.
+    Exported, the cast, the normalisation (the trainer's own ``to_model_input``, folded into
+    constants) and the layout change run in ONNX Runtime's kernels instead of numpy.
     """
 
     def __init__(self, model: torch.nn.Module, mean: list[float], std: list[float]) -> None:
         super().__init__()
         self.model = model
         self.input_size = model.input_size
-        m = torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1)
-        s = torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1)
-        self.register_buffer("scale", 1.0 / (255.0 * s))
-        self.register_buffer("shift", m / s)
+        self.mean, self.std = mean, std
 
     def predict(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = crops.permute(0, 3, 1, 2).to(torch.float32)
-        return self.model.predict(x * self.scale - self.shift)
+        return self.model.predict(to_model_input(crops, self.mean, self.std))
 
 
 def onnx_bytes(model: torch.nn.Module, meta: dict[str, Any]) -> bytes:

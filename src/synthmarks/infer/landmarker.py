@@ -75,7 +75,6 @@ class CropPredictor:
             pts01, scores = self.runner(batch)
         return crop.from_unit_square(pts01, centres, sides), np.asarray(scores, np.float32)
 
-
     def _flip_averaged(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         b = len(batch)
         pts, scores = self.runner(np.concatenate([batch, batch[:, :, ::-1]]))

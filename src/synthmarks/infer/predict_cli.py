@@ -12,8 +12,6 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by predict, video and live."""
     p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
-    p.add_argument("--flip-tta", action="store_true",
-                   help="average each face with its mirror image (more accurate, 2x model time)")
     p.add_argument("--detector", default="auto", choices=["auto", "dlib", "haar"])
 
 
@@ -24,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="also write results.json")
     p.add_argument("--csv", action="store_true", help="also write results.csv")
     add_model_arguments(p)
+    p.add_argument("--flip-tta", action="store_true",
+                   help="average each face with its mirror image (more accurate, 2x model time)")
 
 
 def collect_images(inputs: list[Path]) -> list[Path]:
