@@ -16,6 +16,8 @@ NUM_POINTS_WITH_PUPILS = 70
 JAW = range(0, 17)
 RIGHT_BROW = range(17, 22)
 LEFT_BROW = range(22, 27)
+#: each eyebrow's points from its inner end to its outer end
+BROW_LINES = (list(RIGHT_BROW)[::-1], list(LEFT_BROW))
 NOSE_BRIDGE = range(27, 31)
 NOSE_BOTTOM = range(31, 36)
 RIGHT_EYE = range(36, 42)

@@ -447,3 +447,58 @@ def test_relabel_rejects_a_folder_that_is_not_a_synth_run(tmp_path):
 
     with pytest.raises(SynthmarksError, match="synth_run.json"):
         relabel(tmp_path, tmp_path / "out", "outline", progress=False)
+
+
+def test_centre_brows_moves_brow_points_onto_the_painted_brow(worker):
+    from synthmarks.synth import labels
+    from synthmarks.synth.scene import build_scene
+
+    p = frontal_params(worker)
+    p["brows"].update(thickness=1.3, density=1.0, arch=0.0)
+    sc = build_scene(worker.static, p, SIZE)
+    res = worker.renderer.render(sc, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
+    edge = labels.project(sc)
+    centre, pos3 = labels.centre_brows(sc, worker.brow_t, p["brows"], edge, sc.landmarks_cam)
+    assert np.array_equal(np.delete(centre, range(17, 27), 0), np.delete(edge, range(17, 27), 0))
+    assert (centre[17:27, 1] - edge[17:27, 1] > 0.3).all(), "brow points move down the image"
+    assert labels.visibility(sc, centre, pos3, res.depth_hi, 1)[17:27].all(), "still on the skin"
+
+    def on_brow(pts: np.ndarray) -> int:  # classes 5/6: the painted brows in the segmentation
+        return sum(res.seg[int(round(y)), int(round(x))] in (5, 6) for x, y in pts[17:27])
+
+    assert on_brow(centre) >= 9 and on_brow(centre) > on_brow(edge)
+
+
+def test_relabel_brow_centre_matches_rendering_and_count_limits(
+    reference_run, tmp_path, face_model
+):
+    from synthmarks.synth.generate import generate
+    from synthmarks.synth.relabel import relabel
+    from synthmarks.synth.sampling import SynthConfig
+
+    out = tmp_path / "centre"
+    r = relabel(reference_run, out, "xray", str(face_model), progress=False,
+                brow_convention="centre", count=2)
+    assert r["relabelled"] == 2 and not (out / "000002_ldmks.txt").exists()
+    rendered = tmp_path / "rendered"
+    cfg = SynthConfig(size=SIZE, brow_convention="centre")
+    generate(rendered, 2, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
+    for i in range(2):
+        name = f"{i:06d}_ldmks.txt"
+        assert (out / name).read_text() == (rendered / name).read_text()
+        old = np.loadtxt(reference_run / name)
+        new = np.loadtxt(out / name)
+        assert np.abs(new[17:27] - old[17:27]).max() > 0.1 and np.allclose(new[:17], old[:17])
+        meta = json.loads((out / f"{i:06d}_meta.json").read_text())
+        assert meta["brow_convention"] == meta["params"]["brow_convention"] == "centre"
+
+
+def test_runs_made_before_a_setting_existed_still_resume(reference_run, tmp_path, face_model):
+    import shutil
+
+    run = tmp_path / "old"
+    shutil.copytree(reference_run, run)
+    info = json.loads((run / "synth_run.json").read_text())
+    del info["config"]["brow_convention"]  # as written by synthmarks before the setting
+    (run / "synth_run.json").write_text(json.dumps(info))
+    assert _gen(run, 5, face_model)["skipped"] == 5

@@ -8,7 +8,8 @@ import os
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (Face Synthetics layout); a rerun resumes it")
-    p.add_argument("--count", type=int, default=100, help="number of faces (default 100)")
+    p.add_argument("--count", type=int, help="number of faces (default 100; with --relabel: "
+                   "the first COUNT faces, default all)")
     p.add_argument("--seed", type=int, default=0, help="run seed; sample i uses rng([seed, i])")
     p.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     p.add_argument(
@@ -37,10 +38,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "visible face outline when the head turns (300-W, AFLW2000-3D)",
     )
     p.add_argument(
+        "--brow-convention",
+        choices=("edge", "centre"),
+        default="edge",
+        help="edge: brow points on the painted brow's upper edge; centre: on the middle of the "
+        "brow, as AFLW2000-3D, 300-W and Face Synthetics label them",
+    )
+    p.add_argument(
         "--relabel",
         metavar="SRC",
         help="instead of rendering: copy the set SRC into --out labelled with --jaw-convention "
-        "(same images, hard-linked; labels re-made from each sample's saved parameters)",
+        "and --brow-convention (same images, hard-linked; labels re-made from each sample's "
+        "saved parameters)",
     )
     p.add_argument(
         "--supersample",
@@ -76,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         from synthmarks.synth.relabel import relabel
 
         r = relabel(
-            args.relabel, args.out, args.jaw_convention, args.face_model, not args.no_progress
+            args.relabel, args.out, args.jaw_convention, args.face_model, not args.no_progress,
+            brow_convention=args.brow_convention, count=args.count,
         )
         print(
             f"relabel: {r['relabelled']} relabelled ({r['moved']} with points moved), "
@@ -92,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         size=args.size,
         supersample=args.supersample,
         jaw_convention=args.jaw_convention,
+        brow_convention=args.brow_convention,
         backgrounds=args.backgrounds,
     ).with_overrides(args.set)
     if args.backgrounds:
@@ -101,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     workers = (os.cpu_count() or 1) if args.workers is None else args.workers
     summary = generate(
         args.out,
-        args.count,
+        100 if args.count is None else args.count,
         args.seed,
         cfg,
         workers=workers,

@@ -46,7 +46,7 @@ class Worker:
     def __init__(self, cfg: SynthConfig, face_model: str | None = None):
         from synthmarks.synth.backgrounds import BackgroundBank
         from synthmarks.synth.facemodel import load_face_model
-        from synthmarks.synth.labels import JawLines
+        from synthmarks.synth.labels import JawLines, brow_line_t
         from synthmarks.synth.render import Renderer
         from synthmarks.synth.scene import HeadStatic
 
@@ -56,6 +56,7 @@ class Worker:
         self.renderer = Renderer(self.static, cfg.size, cfg.supersample)
         self.bank = BackgroundBank(cfg.backgrounds)
         self.jaw = JawLines(self.model)
+        self.brow_t = brow_line_t(self.model)
 
     def params(self, seed: int, index: int) -> dict:
         return sample_params(sample_rng(seed, index), self.cfg, self.model.expression_names)
@@ -91,6 +92,8 @@ class Worker:
         pos3 = scene.landmarks_cam
         if params["jaw_convention"] == "outline":
             points, pos3 = labels.outline_jaw(scene, self.jaw, points)
+        if params.get("brow_convention") == "centre":
+            points, pos3 = labels.centre_brows(scene, self.brow_t, params["brows"], points, pos3)
         seg = res.seg.copy()
         occ = None
         n_occ = params["occluders"]["count"]
@@ -107,6 +110,7 @@ class Worker:
             "pose_deg": params["pose_deg"],
             "visibility": [bool(v) for v in vis],
             "jaw_convention": params["jaw_convention"],
+            "brow_convention": params["brow_convention"],
             "camera": scene.camera.to_json(),
             "params": params,
         }
@@ -152,6 +156,9 @@ def _check_run_file(out_dir: Path, seed: int, cfg: SynthConfig) -> None:
             old = json.loads(path.read_text())
         except (OSError, ValueError):
             old = None
+        if old is not None and isinstance(old.get("config"), dict):
+            # settings added since that run was made read as their defaults
+            old["config"] = SynthConfig.from_json(old["config"]).to_json()
         if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
             raise SynthmarksError(
                 f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "

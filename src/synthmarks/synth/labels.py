@@ -1,9 +1,13 @@
-"""Landmark labels from the rendered scene: projection, visibility and the jaw convention.
+"""Landmark labels from the rendered scene: projection, visibility, jaw and brow conventions.
 
 ``xray`` (Face Synthetics' convention) projects the 68 landmark vertices and the two rendered pupil
 centres wherever they are, hidden or not. ``outline`` follows human annotators of 300-W and
 AFLW2000-3D: when the head turns, each jaw point slides along a horizontal line of the mesh to the
 visible face outline (landmark marching), so far-side jaw points sit on the silhouette.
+The brow convention says where the 10 eyebrow points sit across the painted brow: ``edge``, on
+the mesh's brow line, which the renderer uses as the brow's upper edge; ``centre``, moved down
+onto the middle of the painted band, where AFLW2000-3D, 300-W and Face Synthetics put them
+(docs/experiments.md, "Where the remaining error is").
 Visibility compares each point's depth with the rendered depth buffer and drops points under 2-D
 occluders.
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthmarks.landmarks import BROW_LINES
 from synthmarks.synth.facemodel import PARTS, FaceModel
 from synthmarks.synth.scene import Scene
 
@@ -45,6 +50,42 @@ class JawLines:
         self.sides = np.sign(
             np.where(np.abs(v[model.landmarks[:17], 0]) > 0.3, v[model.landmarks[:17], 0], 0.0)
         )
+
+
+def brow_line_t(model: FaceModel) -> np.ndarray:
+    """Position t (0 inner end .. 1 outer end, by arc length in the UV atlas) of landmarks 17-26
+    on their brow line: the parameter the renderer's brow band is drawn along."""
+    from synthmarks.synth.textures import landmark_atlas_px
+
+    uv = landmark_atlas_px(model)
+    t = np.zeros(10)
+    for line in BROW_LINES:
+        seg = np.linalg.norm(np.diff(uv[line], axis=0), axis=1)
+        t[np.array(line) - 17] = np.concatenate([[0.0], np.cumsum(seg)]) / seg.sum()
+    return t
+
+
+def brow_band_centre_cm(brows: dict, t: np.ndarray) -> np.ndarray:
+    """Signed offset (cm, + up) of the painted brow band's middle from the brow line at ``t``.
+
+    The same expression as the eyebrow block of the fragment shader in ``render.py``; change
+    both together."""
+    tc = np.clip(t, 0.0, 1.0)
+    half_w = brows["thickness"] * 0.42 * (1.0 - 0.55 * tc)
+    return -half_w * 0.75 + brows["arch"] * 0.35 * np.sin(np.pi * tc)
+
+
+def centre_brows(
+    scene: Scene, t: np.ndarray, brows: dict, points: np.ndarray, pos3: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the eyebrow points from the brow line to the middle of the painted band: along the
+    head's up axis by the band's offset, which on the brow ridge stays on the skin to well
+    within a millimetre."""
+    pts, p3 = points.copy(), pos3.copy()
+    up = scene.rotation @ np.array([0.0, 1.0, 0.0])
+    p3[17:27] = pos3[17:27] + brow_band_centre_cm(brows, t)[:, None] * up
+    pts[17:27] = scene.camera.project(p3[17:27])
+    return pts, p3
 
 
 def project(scene: Scene) -> np.ndarray:

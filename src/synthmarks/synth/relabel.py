@@ -1,15 +1,17 @@
-"""Re-label a generated set with another jaw convention, without rendering it again.
+"""Re-label a generated set with other jaw and brow conventions, without rendering it again.
 
 Every sample's ``_meta.json`` holds the parameters that made it, and the labels are a pure
 function of the scene those parameters build (no pixels needed), so a set rendered once can be
-compared under both conventions (x-ray vs visible outline) on exactly the same images. Images and
+compared under each convention (x-ray vs visible-outline jaw, brow line vs brow centre) on
+exactly the same images. Images and
 segmentations are hard-linked into the new folder (copied where links are impossible); the
 landmark file and the meta record are written anew, each atomically, the landmark file last, so
 an interrupted run resumes like ``synthmarks synth`` does.
 
 Visibility: points that did not move keep the source's flag (depth and occluder tests included);
 a jaw point moved onto the outline lies on the silhouette, so it counts as visible when it is
-inside the image (an occluder over the outline is not re-tested).
+inside the image (an occluder over the outline is not re-tested). A brow point moves a few
+millimetres across its brow and keeps the source's flag.
 """
 
 from __future__ import annotations
@@ -35,10 +37,13 @@ def relabel(
     jaw_convention: str,
     face_model: str | None = None,
     progress: bool = True,
+    brow_convention: str = "edge",
+    count: int | None = None,
 ) -> dict:
-    """Write ``src``'s complete samples into ``dst`` labelled with ``jaw_convention``."""
+    """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
+    labelled with ``jaw_convention`` and ``brow_convention``."""
     from synthmarks.synth.facemodel import load_face_model
-    from synthmarks.synth.labels import JawLines, outline_jaw, project
+    from synthmarks.synth.labels import JawLines, brow_line_t, centre_brows, outline_jaw, project
     from synthmarks.synth.scene import HeadStatic, build_scene
 
     src, dst = Path(src), Path(dst)
@@ -51,10 +56,15 @@ def relabel(
     run = json.loads((src / RUN_FILE).read_text())
     size = int(run["config"]["size"])
     dst.mkdir(parents=True, exist_ok=True)
+    conventions = {"jaw_convention": jaw_convention, "brow_convention": brow_convention}
     write_json(
-        dst / RUN_FILE, {**run, "relabelled_from": str(src), "jaw_convention": jaw_convention}
+        dst / RUN_FILE,
+        {**run, "relabelled_from": str(src), **conventions,
+         "config": {**run.get("config", {}), **conventions}},
     )
     done, _ = scan(src)
+    if count is not None:
+        done = {i for i in done if i < count}
     have, partial = scan(dst)
     for i in partial:  # an interrupted sample: its pieces are redone
         for p in dst.glob(f"{i:06d}*"):
@@ -62,7 +72,7 @@ def relabel(
     todo = sorted(done - have)
 
     model = load_face_model(face_model)
-    static, jaw = HeadStatic(model), JawLines(model)
+    static, jaw, brow_t = HeadStatic(model), JawLines(model), brow_line_t(model)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -73,21 +83,23 @@ def relabel(
         for i in todo:
             stem = f"{i:06d}"
             meta = json.loads((src / f"{stem}_meta.json").read_text())
-            params = dict(meta["params"], jaw_convention=jaw_convention)
+            params = dict(meta["params"], **conventions)
             scene = build_scene(static, params, size)
             points = project(scene)
+            pos3 = scene.landmarks_cam
             if jaw_convention == "outline":
-                points, _ = outline_jaw(scene, jaw, points)
+                points, pos3 = outline_jaw(scene, jaw, points)
+            if brow_convention == "centre":
+                points, _ = centre_brows(scene, brow_t, params["brows"], points, pos3)
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
             moved_faces += bool(moved.any())
             inside = np.all((points >= 0) & (points < size), axis=1)
-            vis = np.where(moved, inside, np.asarray(meta["visibility"], bool))
+            jaw_moved = moved & (np.arange(len(points)) < 17)
+            vis = np.where(jaw_moved, inside, np.asarray(meta["visibility"], bool))
             for suffix in (".png", "_seg.png"):
                 _link(src / f"{stem}{suffix}", dst / f"{stem}{suffix}")
-            meta.update(
-                params=params, jaw_convention=jaw_convention, visibility=[bool(v) for v in vis]
-            )
+            meta.update(params=params, **conventions, visibility=[bool(v) for v in vis])
             write_json(dst / f"{stem}_meta.json", meta)
             write_text(dst / f"{stem}_ldmks.txt", "".join(f"{x:.3f} {y:.3f}\n" for x, y in points))
             if bar:

@@ -16,6 +16,7 @@ import numpy as np
 from synthmarks.errors import SynthmarksError
 
 JAW_CONVENTIONS = ("xray", "outline")
+BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 
 #: Expression groups: the shapes a real face tends to combine, with how likely each group is used.
 EXPRESSION_GROUPS: dict[str, tuple[float, list[str]]] = {
@@ -82,6 +83,7 @@ class SynthConfig:
     size: int = 256
     supersample: int = 1
     jaw_convention: str = "xray"
+    brow_convention: str = "edge"
     yaw_max: float = 90.0
     pitch_max: float = 40.0
     roll_max: float = 45.0
@@ -108,6 +110,11 @@ class SynthConfig:
             raise SynthmarksError(
                 f"jaw_convention must be one of {', '.join(JAW_CONVENTIONS)}, "
                 f"not {self.jaw_convention!r}"
+            )
+        if self.brow_convention not in BROW_CONVENTIONS:
+            raise SynthmarksError(
+                f"brow_convention must be one of {', '.join(BROW_CONVENTIONS)}, "
+                f"not {self.brow_convention!r}"
             )
         if not 32 <= self.size <= 2048:
             raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
@@ -385,6 +392,7 @@ def sample_params(rng: np.random.Generator, cfg: SynthConfig, expression_names: 
         "seed": int(rng.integers(1 << 31)),
     }
     p["jaw_convention"] = cfg.jaw_convention
+    p["brow_convention"] = cfg.brow_convention
     return p
 
 

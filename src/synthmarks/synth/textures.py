@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from synthmarks.landmarks import BROW_LINES
 from synthmarks.synth.facemodel import PART_NAMES, FaceModel
 
 ATLAS_H = 512
@@ -105,6 +106,11 @@ def _landmark_uv(model: FaceModel) -> np.ndarray:
     return np.array([model.render_uv[first[int(v)]] for v in model.landmarks], np.float64)
 
 
+def landmark_atlas_px(model: FaceModel) -> np.ndarray:
+    """(68, 2) atlas pixel positions of the landmark vertices (tile 0): where masks are drawn."""
+    return _px(_landmark_uv(model))
+
+
 def _px(uv: np.ndarray) -> np.ndarray:
     return np.stack([uv[..., 0] * ATLAS_H, (1.0 - uv[..., 1]) * ATLAS_H], -1)
 
@@ -157,7 +163,7 @@ def _polyline_field(
 def build_atlas(model: FaceModel, vertices: np.ndarray | None = None) -> AtlasMaps:
     """Draw the region masks and class atlas from the landmark vertices' UVs."""
     v3 = model.neutral if vertices is None else vertices
-    L = _px(_landmark_uv(model))  # (68, 2) atlas pixels in tile 0
+    L = landmark_atlas_px(model)
     shape = (ATLAS_H, ATLAS_W)
     eye_dist_px = np.linalg.norm(L[45] - L[36])
     eye_dist_cm = float(np.linalg.norm(v3[model.landmarks[45]] - v3[model.landmarks[36]]))
@@ -172,7 +178,7 @@ def build_atlas(model: FaceModel, vertices: np.ndarray | None = None) -> AtlasMa
     # --- brows: signed offset (cm) from the landmark line and t from inner (0) to outer (1) end
     brow_off = np.full(shape, 1e3)
     brow_t = np.zeros(shape)
-    for idx in (list(range(21, 16, -1)), list(range(22, 27))):
+    for idx in BROW_LINES:
         sd, t, d = _polyline_field(shape, L[idx], reach=40)
         closer = d < np.abs(brow_off)
         brow_off = np.where(closer, sd, brow_off)
