@@ -447,6 +447,8 @@ def test_relabel_rejects_a_folder_that_is_not_a_synth_run(tmp_path):
 
     with pytest.raises(SynthmarksError, match="synth_run.json"):
         relabel(tmp_path, tmp_path / "out", "outline", progress=False)
+    with pytest.raises(SynthmarksError, match="brow-convention"):
+        relabel(tmp_path, tmp_path / "out", "xray", progress=False, brow_convention="middle")
 
 
 def test_centre_brows_moves_brow_points_onto_the_painted_brow(worker):

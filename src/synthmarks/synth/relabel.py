@@ -3,10 +3,9 @@
 Every sample's ``_meta.json`` holds the parameters that made it, and the labels are a pure
 function of the scene those parameters build (no pixels needed), so a set rendered once can be
 compared under each convention (x-ray vs visible-outline jaw, brow line vs brow centre) on
-exactly the same images. Images and
-segmentations are hard-linked into the new folder (copied where links are impossible); the
-landmark file and the meta record are written anew, each atomically, the landmark file last, so
-an interrupted run resumes like ``synthmarks synth`` does.
+exactly the same images. Images and segmentations are hard-linked into the new folder (copied
+where links are impossible); the landmark file and the meta record are written anew, each
+atomically, the landmark file last, so an interrupted run resumes like ``synthmarks synth`` does.
 
 Visibility: points that did not move keep the source's flag (depth and occluder tests included);
 a jaw point moved onto the outline lies on the silhouette, so it counts as visible when it is
@@ -44,9 +43,15 @@ def relabel(
     labelled with ``jaw_convention`` and ``brow_convention``."""
     from synthmarks.synth.facemodel import load_face_model
     from synthmarks.synth.labels import JawLines, brow_line_t, centre_brows, outline_jaw, project
+    from synthmarks.synth.sampling import BROW_CONVENTIONS, JAW_CONVENTIONS
     from synthmarks.synth.scene import HeadStatic, build_scene
 
     src, dst = Path(src), Path(dst)
+    for name, value, allowed in (("jaw", jaw_convention, JAW_CONVENTIONS),
+                                 ("brow", brow_convention, BROW_CONVENTIONS)):
+        if value not in allowed:
+            raise SynthmarksError(f"--{name}-convention must be one of {', '.join(allowed)}, "
+                                  f"not {value!r}")
     if not (src / RUN_FILE).is_file():
         raise SynthmarksError(
             f"--relabel {src}: not a `synthmarks synth` output ({RUN_FILE} missing)"
