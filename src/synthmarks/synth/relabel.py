@@ -43,15 +43,11 @@ def relabel(
     labelled with ``jaw_convention`` and ``brow_convention``."""
     from synthmarks.synth.facemodel import load_face_model
     from synthmarks.synth.labels import JawLines, brow_line_t, centre_brows, outline_jaw, project
-    from synthmarks.synth.sampling import BROW_CONVENTIONS, JAW_CONVENTIONS
+    from synthmarks.synth.sampling import check_conventions
     from synthmarks.synth.scene import HeadStatic, build_scene
 
     src, dst = Path(src), Path(dst)
-    for name, value, allowed in (("jaw", jaw_convention, JAW_CONVENTIONS),
-                                 ("brow", brow_convention, BROW_CONVENTIONS)):
-        if value not in allowed:
-            raise SynthmarksError(f"--{name}-convention must be one of {', '.join(allowed)}, "
-                                  f"not {value!r}")
+    check_conventions(jaw_convention, brow_convention, "--{kind}-convention")
     if not (src / RUN_FILE).is_file():
         raise SynthmarksError(
             f"--relabel {src}: not a `synthmarks synth` output ({RUN_FILE} missing)"

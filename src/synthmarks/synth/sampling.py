@@ -18,6 +18,15 @@ from synthmarks.errors import SynthmarksError
 JAW_CONVENTIONS = ("xray", "outline")
 BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 
+
+def check_conventions(jaw: str, brow: str, name: str) -> None:
+    """Raise a one-line error for an unknown label convention; ``name`` is how the setting is
+    spelt to the user, with ``{kind}`` for jaw/brow (``--{kind}-convention`` on the CLI)."""
+    for kind, value, allowed in (("jaw", jaw, JAW_CONVENTIONS), ("brow", brow, BROW_CONVENTIONS)):
+        if value not in allowed:
+            raise SynthmarksError(f"{name.format(kind=kind)} must be one of "
+                                  f"{', '.join(allowed)}, not {value!r}")
+
 #: Expression groups: the shapes a real face tends to combine, with how likely each group is used.
 EXPRESSION_GROUPS: dict[str, tuple[float, list[str]]] = {
     "smile": (0.30, ["mouthSmile_L", "mouthSmile_R", "cheekSquint_L", "cheekSquint_R"]),
@@ -106,16 +115,7 @@ class SynthConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> SynthConfig:
-        if self.jaw_convention not in JAW_CONVENTIONS:
-            raise SynthmarksError(
-                f"jaw_convention must be one of {', '.join(JAW_CONVENTIONS)}, "
-                f"not {self.jaw_convention!r}"
-            )
-        if self.brow_convention not in BROW_CONVENTIONS:
-            raise SynthmarksError(
-                f"brow_convention must be one of {', '.join(BROW_CONVENTIONS)}, "
-                f"not {self.brow_convention!r}"
-            )
+        check_conventions(self.jaw_convention, self.brow_convention, "{kind}_convention")
         if not 32 <= self.size <= 2048:
             raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
         if self.supersample not in (1, 2, 3, 4):
