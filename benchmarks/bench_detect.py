@@ -34,14 +34,16 @@ def found(dets: list, gt: np.ndarray) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", type=Path,
-                    default=Path(os.environ.get("SYNTHMARKS_SHARED", "../shared")))
+    ap.add_argument(
+        "--shared", type=Path, default=Path(os.environ.get("SYNTHMARKS_SHARED", "../shared"))
+    )
     args = ap.parse_args()
     import cv2
 
     cv2.setNumThreads(1)
-    sets = {name: load_dataset(args.shared / "data" / name)
-            for name in ("aflw2000-3d-dev", "real-68pt")}
+    sets = {
+        name: load_dataset(args.shared / "data" / name) for name in ("aflw2000-3d-dev", "real-68pt")
+    }
     configs = {
         "dlib HOG": DetectorConfig(method="dlib", profile_fallback=False),
         "dlib HOG + Haar profile (default)": DetectorConfig(method="dlib"),
@@ -62,10 +64,14 @@ def main() -> None:
                 hits.append(found(dets, s.points))
                 yaws.append(abs(s.yaw) if s.yaw is not None else 0.0)
             h, y = np.array(hits), np.array(yaws)
-            bins = [h[(y >= lo) & (y < hi)].mean() if ((y >= lo) & (y < hi)).any() else np.nan
-                    for lo, hi in ((0, 30), (30, 60), (60, 1e9))]
-            print(f"{name:36s} {set_name:16s} {h.mean():.3f}   {bins[0]:.3f}   {bins[1]:.3f}  "
-                  f"{bins[2]:.3f}  {1000 * np.median(times):6.1f}")
+            bins = [
+                h[(y >= lo) & (y < hi)].mean() if ((y >= lo) & (y < hi)).any() else np.nan
+                for lo, hi in ((0, 30), (30, 60), (60, 1e9))
+            ]
+            print(
+                f"{name:36s} {set_name:16s} {h.mean():.3f}   {bins[0]:.3f}   {bins[1]:.3f}  "
+                f"{bins[2]:.3f}  {1000 * np.median(times):6.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -50,15 +50,24 @@ def main() -> None:
     lm = Landmarker(args.model)
     size = float(np.sqrt(np.prod(box[2:] - box[:2])))
     rng = np.random.default_rng(0)
-    still = [np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
-             for _ in range(args.frames)]
+    still = [
+        np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+        for _ in range(args.frames)
+    ]
     raw_still = track(still, box, lm)
     step = (box[2] - box[0]) / 30.0
     h, w = image.shape[:2]
     import cv2
 
-    moving = [cv2.warpAffine(image, np.array([[1, 0, i * step], [0, 1, 0]], np.float64), (w, h),
-                             borderMode=cv2.BORDER_REFLECT) for i in range(args.frames // 3)]
+    moving = [
+        cv2.warpAffine(
+            image,
+            np.array([[1, 0, i * step], [0, 1, 0]], np.float64),
+            (w, h),
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        for i in range(args.frames // 3)
+    ]
     raw_moving = track(moving, box, lm)
     print(f"raw: still jitter {100 * jitter(raw_still, size):.3f} % of face size per frame")
     print(f"{'min_cutoff':>10} {'beta':>6} {'jitter %':>9} {'lag %':>7}")

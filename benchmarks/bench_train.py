@@ -88,10 +88,12 @@ def main() -> None:
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
-    print(f"training step, {args.size}px, batch {args.batch}, {args.threads} threads, "
-          f"{'contiguous' if args.no_channels_last else 'channels_last'}, "
-          f"{'torch.compile, ' if args.compile else ''}"
-          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+    print(
+        f"training step, {args.size}px, batch {args.batch}, {args.threads} threads, "
+        f"{'contiguous' if args.no_channels_last else 'channels_last'}, "
+        f"{'torch.compile, ' if args.compile else ''}"
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}"
+    )
     print(f"{'model':<22}{'img/s':>8}")
     for name in args.models:
         ips = bench_model(

@@ -21,8 +21,13 @@ from synthmarks.eval.evaluate import load_predictor, run_model
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 #: the iBUG 68-point regions (0-based indices)
-REGIONS = {"jaw": range(0, 17), "brows": range(17, 27), "nose": range(27, 36),
-           "eyes": range(36, 48), "mouth": range(48, 68)}
+REGIONS = {
+    "jaw": range(0, 17),
+    "brows": range(17, 27),
+    "nose": range(27, 36),
+    "eyes": range(36, 48),
+    "mouth": range(48, 68),
+}
 
 
 def offsets(pred: np.ndarray, gts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,8 +44,15 @@ def region_table(d: np.ndarray, bias: np.ndarray) -> list[tuple[str, float, floa
         i = list(idx)
         err = np.linalg.norm(d[:, i], axis=2).mean()
         left = np.linalg.norm(d[:, i] - bias[i][None], axis=2).mean()
-        rows.append((name, 100 * err, 100 * np.linalg.norm(bias[i], axis=1).mean(), 100 * left,
-                     100 * bias[i, 1].mean()))
+        rows.append(
+            (
+                name,
+                100 * err,
+                100 * np.linalg.norm(bias[i], axis=1).mean(),
+                100 * left,
+                100 * bias[i, 1].mean(),
+            )
+        )
     return rows
 
 

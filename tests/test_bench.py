@@ -5,10 +5,28 @@ from synthmarks.cli import main
 
 def test_bench_prints_every_row(tiny_checkpoint, shared, capsys, monkeypatch):
     monkeypatch.setenv("SYNTHMARKS_SHARED", str(shared))
-    code = main(["bench", "--model", str(tiny_checkpoint), "--repeat", "3", "--frames", "12",
-                 "--batch", "4"])
+    code = main(
+        [
+            "bench",
+            "--model",
+            str(tiny_checkpoint),
+            "--repeat",
+            "3",
+            "--frames",
+            "12",
+            "--batch",
+            "4",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
-    for row in ("params / size", "FLOPs", "onnx, batch 1", "torch, batch 4", "detector",
-                "video FPS", "jitter"):
+    for row in (
+        "params / size",
+        "FLOPs",
+        "onnx, batch 1",
+        "torch, batch 4",
+        "detector",
+        "video FPS",
+        "jitter",
+    ):
         assert row in out, row

@@ -22,10 +22,16 @@ import numpy as np
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", help="checkpoint (.pt) to time (default: the released model)")
     p.add_argument("--int8", type=Path, help="an int8 .onnx made by `synthmarks export --int8`")
-    p.add_argument("--video", type=Path, help="a 640x480 clip with one face (default: one is "
-                                              "made from an image)")
-    p.add_argument("--image", type=Path, help="a face image for the timings (default: one from "
-                                              "../shared/data/real-68pt)")
+    p.add_argument(
+        "--video",
+        type=Path,
+        help="a 640x480 clip with one face (default: one is made from an image)",
+    )
+    p.add_argument(
+        "--image",
+        type=Path,
+        help="a face image for the timings (default: one from ../shared/data/real-68pt)",
+    )
     p.add_argument("--batch", type=int, default=32, help="batch size of the batched rows")
     p.add_argument("--repeat", type=int, default=200, help="timed calls per row")
     p.add_argument("--frames", type=int, default=300, help="frames of the made-up clip")
@@ -86,14 +92,20 @@ def run(args: argparse.Namespace) -> int:
     image = read_image(image_path)
     det = FaceDetector()
     found = det.detect(image)
-    box = det.landmark_box(found[0].box) if found else np.array(
-        [image.shape[1] * 0.3, image.shape[0] * 0.3, image.shape[1] * 0.7, image.shape[0] * 0.7])
+    box = (
+        det.landmark_box(found[0].box)
+        if found
+        else np.array(
+            [image.shape[1] * 0.3, image.shape[0] * 0.3, image.shape[1] * 0.7, image.shape[0] * 0.7]
+        )
+    )
     rows: list[tuple[str, str]] = []
     model, meta = load_model(ckpt)
     info = model_info(model, meta["input_size"])
     rows.append(("model", f"{model.config.get('name', '?')} @ {meta['input_size']} px"))
-    rows.append(("params / size (float32)", f"{info['params'] / 1e6:.2f} M / "
-                                            f"{info['size_mb']:.2f} MB"))
+    rows.append(
+        ("params / size (float32)", f"{info['params'] / 1e6:.2f} M / {info['size_mb']:.2f} MB")
+    )
     rows.append(("FLOPs per face", f"{info['flops'] / 1e6:.0f} MFLOPs"))
     lm_onnx = Landmarker(ckpt, backend="onnx", threads=1)
     bbox = [box] * args.batch
@@ -103,8 +115,9 @@ def run(args: argparse.Namespace) -> int:
         t1 = timeit(lambda lm=lm: lm.predict(image, box), args.repeat)
         tb = timeit(lambda lm=lm: lm.predict_batch(imgs, bbox), max(5, args.repeat // 20), 2)
         rows.append((f"predict ms/face, {backend}, batch 1", f"{1000 * t1:.2f}"))
-        rows.append((f"predict ms/face, {backend}, batch {args.batch}",
-                     f"{1000 * tb / args.batch:.2f}"))
+        rows.append(
+            (f"predict ms/face, {backend}, batch {args.batch}", f"{1000 * tb / args.batch:.2f}")
+        )
     if args.int8:
         lm8 = Landmarker(args.int8)
         t8 = timeit(lambda: lm8.predict(image, box), args.repeat)
@@ -121,12 +134,19 @@ def run(args: argparse.Namespace) -> int:
         if ok:
             frame = cv2.cvtColor(first, cv2.COLOR_BGR2RGB)
             td = timeit(lambda: det.detect(frame), max(10, args.repeat // 10), 2)
-            rows.append((f"detector ({det.method}) ms/frame, {frame.shape[1]}x{frame.shape[0]}",
-                         f"{1000 * td:.1f}"))
+            rows.append(
+                (
+                    f"detector ({det.method}) ms/frame, {frame.shape[1]}x{frame.shape[0]}",
+                    f"{1000 * td:.1f}",
+                )
+            )
         stats = annotate_video(clip, Path(tmp) / "out.mp4", model=str(ckpt))
-    rows.append(("video FPS end to end, 640x480 (decode, track, "
-                 "landmarks, smooth, draw, encode)", f"{stats.fps:.0f} "
-                 f"({stats.frames} frames, {stats.detections} detector runs)"))
+    rows.append(
+        (
+            "video FPS end to end, 640x480 (decode, track, landmarks, smooth, draw, encode)",
+            f"{stats.fps:.0f} ({stats.frames} frames, {stats.detections} detector runs)",
+        )
+    )
     width = max(len(k) for k, _ in rows)
     print(f"synthmarks bench  (image {image_path.name}, {os.cpu_count()} CPUs)")
     print("-" * (width + 24))
@@ -135,8 +155,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def jitter_rows(image: np.ndarray, box: np.ndarray, ckpt: Path,
-                count: int = 90) -> list[tuple[str, str]]:
+def jitter_rows(
+    image: np.ndarray, box: np.ndarray, ckpt: Path, count: int = 90
+) -> list[tuple[str, str]]:
     """Point jitter on a still face: the same image with fresh camera-like noise each frame
     (Gaussian, sigma 3 grey levels), tracked with and without the One-Euro filter."""
     from synthmarks.infer.landmarker import Landmarker
@@ -144,13 +165,19 @@ def jitter_rows(image: np.ndarray, box: np.ndarray, ckpt: Path,
     from synthmarks.infer.video import still_jitter
 
     rng = np.random.default_rng(0)
-    frames = [np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
-              for _ in range(count)]
+    frames = [
+        np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+        for _ in range(count)
+    ]
     lm = Landmarker(ckpt)
     raw = still_jitter(frames, box, lm, OneEuroConfig(enabled=False))
     smooth = still_jitter(frames, box, lm, OneEuroConfig())
-    return [("still-face jitter, % of face size per frame (raw -> One-Euro)",
-             f"{100 * raw:.3f} -> {100 * smooth:.3f}")]
+    return [
+        (
+            "still-face jitter, % of face size per frame (raw -> One-Euro)",
+            f"{100 * raw:.3f} -> {100 * smooth:.3f}",
+        )
+    ]
 
 
 def comparison_rows(image: np.ndarray, box: np.ndarray, repeat: int) -> list[tuple[str, str]]:

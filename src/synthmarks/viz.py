@@ -47,11 +47,14 @@ def fit_square(image_rgb: np.ndarray, size: int) -> np.ndarray:
     """Letterbox an image into a ``size`` x ``size`` tile, keeping its aspect ratio."""
     h, w = image_rgb.shape[:2]
     s = size / max(h, w)
-    resized = cv2.resize(image_rgb, (max(1, round(w * s)), max(1, round(h * s))),
-                         interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        image_rgb,
+        (max(1, round(w * s)), max(1, round(h * s))),
+        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
+    )
     tile = np.zeros((size, size, 3), np.uint8)
     y0, x0 = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
-    tile[y0:y0 + resized.shape[0], x0:x0 + resized.shape[1]] = resized
+    tile[y0 : y0 + resized.shape[0], x0 : x0 + resized.shape[1]] = resized
     return tile
 
 
@@ -69,17 +72,34 @@ def contact_sheet(
     for i, img in enumerate(images):
         t = fit_square(img if img.ndim == 3 else cv2.cvtColor(img, cv2.COLOR_GRAY2RGB), tile)
         if labels is not None and labels[i]:
-            cv2.putText(t, str(labels[i]), (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, tile / 480,
-                        (0, 0, 0), 3, cv2.LINE_AA)
-            cv2.putText(t, str(labels[i]), (4, tile - 6), cv2.FONT_HERSHEY_SIMPLEX, tile / 480,
-                        (255, 255, 255), 1, cv2.LINE_AA)
+            cv2.putText(
+                t,
+                str(labels[i]),
+                (4, tile - 6),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                tile / 480,
+                (0, 0, 0),
+                3,
+                cv2.LINE_AA,
+            )
+            cv2.putText(
+                t,
+                str(labels[i]),
+                (4, tile - 6),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                tile / 480,
+                (255, 255, 255),
+                1,
+                cv2.LINE_AA,
+            )
         r, c = divmod(i, cols)
-        sheet[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile] = t
+        sheet[r * tile : (r + 1) * tile, c * tile : (c + 1) * tile] = t
     return sheet
 
 
-def draw_faces(image_rgb: np.ndarray, faces: Sequence, fps: float | None = None,
-               boxes: bool = True) -> np.ndarray:
+def draw_faces(
+    image_rgb: np.ndarray, faces: Sequence, fps: float | None = None, boxes: bool = True
+) -> np.ndarray:
     """Draw each face's landmarks (and box, with its confidence), plus an FPS counter."""
     out = image_rgb
     for f in faces:
@@ -87,13 +107,23 @@ def draw_faces(image_rgb: np.ndarray, faces: Sequence, fps: float | None = None,
         if boxes:
             x0, y0, x1, y1 = (int(round(v)) for v in f.box)
             cv2.rectangle(out, (x0, y0), (x1, y1), YELLOW, 1, cv2.LINE_AA)
-            cv2.putText(out, f"{f.confidence:.2f}", (x0, max(12, y0 - 4)),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, YELLOW, 1, cv2.LINE_AA)
+            cv2.putText(
+                out,
+                f"{f.confidence:.2f}",
+                (x0, max(12, y0 - 4)),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                YELLOW,
+                1,
+                cv2.LINE_AA,
+            )
     if out is image_rgb:
         out = image_rgb.copy()
     if fps is not None:
-        cv2.putText(out, f"{fps:.0f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 3,
-                    cv2.LINE_AA)
-        cv2.putText(out, f"{fps:.0f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, YELLOW, 1,
-                    cv2.LINE_AA)
+        cv2.putText(
+            out, f"{fps:.0f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 0, 0), 3, cv2.LINE_AA
+        )
+        cv2.putText(
+            out, f"{fps:.0f} FPS", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, YELLOW, 1, cv2.LINE_AA
+        )
     return out

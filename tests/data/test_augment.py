@@ -13,8 +13,9 @@ from synthmarks.landmarks import bounding_box
 from synthmarks.models.mean_shape import DEFAULT_MEAN_SHAPE_68
 
 SIZE = 64
-GEOMETRY_ONLY = AugmentConfig(color_p=0, gray_p=0, blur_p=0, noise_p=0, jpeg_p=0, occlude_p=0,
-                              rotate_p=1.0, flip_p=0.5)
+GEOMETRY_ONLY = AugmentConfig(
+    color_p=0, gray_p=0, blur_p=0, noise_p=0, jpeg_p=0, occlude_p=0, rotate_p=1.0, flip_p=0.5
+)
 
 
 def face_points(scale: float = 200.0, offset: float = 100.0) -> np.ndarray:
@@ -51,8 +52,9 @@ def test_flip_relabels_left_and_right():
     16: mirrored faces look like ordinary faces to the model."""
     pts = face_points()
     cfg = dataclasses.replace(GEOMETRY_ONLY, flip_p=1.0, rotate_p=0.0)
-    out = Augmenter(cfg, SIZE, 1.3)(np.zeros((400, 400, 3), np.uint8), pts, None,
-                                    np.random.default_rng(0))
+    out = Augmenter(cfg, SIZE, 1.3)(
+        np.zeros((400, 400, 3), np.uint8), pts, None, np.random.default_rng(0)
+    )
     assert out.points[36, 0] < out.points[45, 0]
     assert out.points[0, 0] < out.points[16, 0]
     assert out.points[48, 0] < out.points[54, 0]
@@ -125,8 +127,9 @@ def test_reach_covers_the_sampled_crops():
     aug = Augmenter(cfg, SIZE, 1.3)
     x0, y0, x1, y1 = bounding_box(pts)
     centre, side = np.array([(x0 + x1) / 2, (y0 + y1) / 2]), max(x1 - x0, y1 - y0) * 1.3
-    corners = np.array([[-0.5, -0.5], [SIZE - 0.5, -0.5], [-0.5, SIZE - 0.5],
-                        [SIZE - 0.5, SIZE - 0.5]])
+    corners = np.array(
+        [[-0.5, -0.5], [SIZE - 0.5, -0.5], [-0.5, SIZE - 0.5], [SIZE - 0.5, SIZE - 0.5]]
+    )
     worst = 0.0
     for seed in range(300):
         m, _ = aug.geometry(pts, np.random.default_rng(seed))

@@ -52,8 +52,9 @@ def test_targets_match_the_evaluation_crop(tmp_path):
 
 def test_cache_gives_the_same_crops(tmp_path):
     samples = make_samples(tmp_path)
-    aug = Augmenter(AugmentConfig(color_p=0, noise_p=0, jpeg_p=0, occlude_p=0, blur_p=0,
-                                  gray_p=0), SIZE, 1.3)
+    aug = Augmenter(
+        AugmentConfig(color_p=0, noise_p=0, jpeg_p=0, occlude_p=0, blur_p=0, gray_p=0), SIZE, 1.3
+    )
     cache = ImageCache.build(samples, tmp_path / "cache", SIZE, 1.3, 1.75, progress=False)
     plain, cached = LandmarkDataset(samples, aug), LandmarkDataset(samples, aug, cache=cache)
     for i in range(len(samples)):

@@ -38,8 +38,9 @@ def test_facesynthetics_reader(shared):
     assert s.points.shape == (70, 2)
     assert s.seg_path is not None and s.seg_path.name == "000000_seg.png"
     # pupil 68 belongs to the eye of points 36-41
-    assert np.linalg.norm(s.points[68] - s.points[36:42].mean(0)) < \
-        np.linalg.norm(s.points[68] - s.points[42:48].mean(0))
+    assert np.linalg.norm(s.points[68] - s.points[36:42].mean(0)) < np.linalg.norm(
+        s.points[68] - s.points[42:48].mean(0)
+    )
 
 
 def write_pts(path: Path, n: int, declared: int | None = None) -> None:

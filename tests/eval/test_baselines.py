@@ -29,10 +29,12 @@ from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 needs_mediapipe = pytest.mark.skipif(
     "mediapipe" not in baselines.available(),
-    reason="mediapipe 0.10.21 is not installed here (it needs numpy < 2: make compare-env)")
+    reason="mediapipe 0.10.21 is not installed here (it needs numpy < 2: make compare-env)",
+)
 needs_dlib = pytest.mark.skipif(
     "dlib" not in baselines.available(),
-    reason="dlib or its 68-point model is not installed (pip install -e '.[compare]')")
+    reason="dlib or its 68-point model is not installed (pip install -e '.[compare]')",
+)
 
 
 def test_packaged_map_is_valid():
@@ -64,14 +66,22 @@ def test_map_applies_its_weights_and_keeps_nan():
     assert np.isnan(mapping.apply(mesh)[1, 0]).all()
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["points"].pop(), "68 entries"),
-    (lambda d: d["points"][4].update(vertices=[478] * len(d["points"][4]["weights"])),
-     "out of range"),
-    (lambda d: d["points"][4].update(weights=[0.9] * len(d["points"][4]["vertices"])), "convex"),
-    (lambda d: d["points"][4].update(ibug=3), "once each"),
-    (lambda d: d.pop("points"), "not a MediaPipe-to-iBUG map"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["points"].pop(), "68 entries"),
+        (
+            lambda d: d["points"][4].update(vertices=[478] * len(d["points"][4]["weights"])),
+            "out of range",
+        ),
+        (
+            lambda d: d["points"][4].update(weights=[0.9] * len(d["points"][4]["vertices"])),
+            "convex",
+        ),
+        (lambda d: d["points"][4].update(ibug=3), "once each"),
+        (lambda d: d.pop("points"), "not a MediaPipe-to-iBUG map"),
+    ],
+)
 def test_bad_map_files_are_refused(tmp_path, edit, message):
     data = json.loads(PACKAGED.read_text())
     edit(data)
@@ -90,7 +100,8 @@ def test_fit_recovers_a_known_map():
     dist = np.linalg.norm(base[:, None] - base[None], axis=-1) + np.eye(MESH_VERTICES) * 1e9
     truth = Mapping(
         tuple((k,) if k % 2 else (k, int(dist[k].argmin())) for k in range(NUM_POINTS)),
-        tuple((1.0,) if k % 2 else (0.7, 0.3) for k in range(NUM_POINTS)))
+        tuple((1.0,) if k % 2 else (0.7, 0.3) for k in range(NUM_POINTS)),
+    )
     gts = truth.apply(meshes).astype(np.float64)
     fits = fit_mapping(meshes, gts, max_vertices=2)
     assert [f.vertices[0] for f in fits] == [k for k in range(NUM_POINTS)]

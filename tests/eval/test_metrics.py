@@ -17,7 +17,7 @@ def square_face() -> np.ndarray:
     gt[1] = [40, 10]
     gt[36] = [5, 5]
     gt[45] = [35, 5]
-    gt[36 + 1:42] = [5, 5]
+    gt[36 + 1 : 42] = [5, 5]
     gt[43:48] = [35, 5]
     gt[42] = [35, 5]
     return gt
@@ -42,7 +42,8 @@ def test_nme_each_norm_by_hand():
     assert metrics.nme(pred[None], gt[None], "interocular")[0] == pytest.approx(mean_err / 30)
     assert metrics.nme(pred[None], gt[None], "box")[0] == pytest.approx(mean_err / 20)
     assert metrics.nme(pred[None], gt[None], "diagonal")[0] == pytest.approx(
-        mean_err / math.hypot(40, 10))
+        mean_err / math.hypot(40, 10)
+    )
     assert metrics.nme(pred[None], gt[None], "interpupil")[0] == pytest.approx(mean_err / 30)
     per = metrics.per_landmark_nme(pred[None], gt[None], "box")
     assert per[2] == pytest.approx(5 / 20) and per[3] == 0

@@ -58,8 +58,9 @@ def test_pruning_equals_silencing_the_dropped_channels(name):
     masked = copy.deepcopy(model)
     blocks = [m for m in masked.modules() if isinstance(m, InvertedResidual)]
     with torch.no_grad():
-        for block, full, width in zip(blocks, hidden_widths(model), hidden_widths(pruned),
-                                      strict=True):
+        for block, full, width in zip(
+            blocks, hidden_widths(model), hidden_widths(pruned), strict=True
+        ):
             if width < full:
                 drop = importance(block).argsort()[: full - width]
                 bn = block.block[1][1]  # after the expand conv: the depthwise BN

@@ -479,8 +479,15 @@ def test_relabel_brow_centre_matches_rendering_and_count_limits(
     from synthmarks.synth.sampling import SynthConfig
 
     out = tmp_path / "centre"
-    r = relabel(reference_run, out, "xray", str(face_model), progress=False,
-                brow_convention="centre", count=2)
+    r = relabel(
+        reference_run,
+        out,
+        "xray",
+        str(face_model),
+        progress=False,
+        brow_convention="centre",
+        count=2,
+    )
     assert r["relabelled"] == 2 and not (out / "000002_ldmks.txt").exists()
     rendered = tmp_path / "rendered"
     cfg = SynthConfig(size=SIZE, brow_convention="centre")

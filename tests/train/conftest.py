@@ -50,5 +50,9 @@ def fake_faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture()
 def tiny_overrides(fake_faces: Path, tmp_path: Path) -> list[str]:
     """--set overrides that point configs/tiny.yaml at the fake faces and a temporary run dir."""
-    return [f"data.train={fake_faces}", f"log.out_dir={tmp_path / 'runs'}",
-            f"data.cache_dir={tmp_path / 'cache'}", "data.val_real=null"]
+    return [
+        f"data.train={fake_faces}",
+        f"log.out_dir={tmp_path / 'runs'}",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "data.val_real=null",
+    ]

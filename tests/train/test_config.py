@@ -24,8 +24,15 @@ def test_shipped_configs_are_valid(path):
 
 def test_one_config_per_family():
     names = {p.stem for p in CONFIGS}
-    assert {"pipnet_mbv3s", "regress_mbv3s", "heatmap_shufflenet", "hourglass2",
-            "pipnet_shufflenet", "pipnet_resnet18", "tiny"} <= names
+    assert {
+        "pipnet_mbv3s",
+        "regress_mbv3s",
+        "heatmap_shufflenet",
+        "hourglass2",
+        "pipnet_shufflenet",
+        "pipnet_resnet18",
+        "tiny",
+    } <= names
 
 
 def write(tmp_path, text):
@@ -39,17 +46,20 @@ def test_unknown_key_is_named_with_a_suggestion(tmp_path):
         load_config(write(tmp_path, "optim:\n  lrr: 0.1\n"))
 
 
-@pytest.mark.parametrize("text, match", [
-    ("optim:\n  lr: fast\n", "optim.lr must be a number"),
-    ("augment:\n  scale: [0.9]\n", "augment.scale must be a list of 2"),
-    ("runtime:\n  channels_last: 1\n", "must be true or false"),
-    ("optim: [1, 2]\n", "optim must be a mapping"),
-    ("optim:\n  name: adam\n", "optim.name"),
-    ("augment:\n  flip_p: 2\n", "augment.flip_p"),
-    ("model: {input_size: 100}\n", "model.input_size"),
-    ("optim:\n  lr: [\n", "invalid YAML"),
-    ("- a\n- b\n", "must be a mapping"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("optim:\n  lr: fast\n", "optim.lr must be a number"),
+        ("augment:\n  scale: [0.9]\n", "augment.scale must be a list of 2"),
+        ("runtime:\n  channels_last: 1\n", "must be true or false"),
+        ("optim: [1, 2]\n", "optim must be a mapping"),
+        ("optim:\n  name: adam\n", "optim.name"),
+        ("augment:\n  flip_p: 2\n", "augment.flip_p"),
+        ("model: {input_size: 100}\n", "model.input_size"),
+        ("optim:\n  lr: [\n", "invalid YAML"),
+        ("- a\n- b\n", "must be a mapping"),
+    ],
+)
 def test_bad_values_are_user_errors(tmp_path, text, match):
     with pytest.raises(SynthmarksError, match=match):
         load_config(write(tmp_path, text))
@@ -63,8 +73,9 @@ def test_missing_file(tmp_path):
 def test_overrides_and_env_expansion(tmp_path, monkeypatch):
     monkeypatch.setenv("SM_TEST_ROOT", "/somewhere")
     p = write(tmp_path, "data:\n  train: ${SM_TEST_ROOT}/train\n  val_real: ${SM_UNSET:-x}/dev\n")
-    cfg = load_config(p, ["optim.lr=0.01", "augment.scale=[0.8, 1.2]", "name=abc",
-                          "data.limit=null"])
+    cfg = load_config(
+        p, ["optim.lr=0.01", "augment.scale=[0.8, 1.2]", "name=abc", "data.limit=null"]
+    )
     assert cfg.data.train == "/somewhere/train" and cfg.data.val_real == "x/dev"
     assert cfg.optim.lr == 0.01 and cfg.augment.scale == (0.8, 1.2) and cfg.name == "abc"
     with pytest.raises(SynthmarksError, match="SM_UNSET"):

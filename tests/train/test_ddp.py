@@ -16,8 +16,20 @@ TINY = Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"
 
 def test_two_process_ddp(tiny_overrides, tmp_path):
     sets = tiny_overrides + ["data.cache=true", "data.workers=1", "schedule.epochs=2"]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "synthmarks", "train", "--config", str(TINY), *[f"--set={s}" for s in sets]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "synthmarks",
+        "train",
+        "--config",
+        str(TINY),
+        *[f"--set={s}" for s in sets],
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]

@@ -18,8 +18,7 @@ def test_warmup_then_cosine_to_the_floor():
 
 
 def test_step_decay():
-    cfg = ScheduleConfig(epochs=10, warmup_epochs=0, decay="step", milestones=(0.5, 0.8),
-                         gamma=0.1)
+    cfg = ScheduleConfig(epochs=10, warmup_epochs=0, decay="step", milestones=(0.5, 0.8), gamma=0.1)
     assert lr_factor(0, 10, cfg) == 1.0
     assert lr_factor(50, 10, cfg) == pytest.approx(0.1)
     assert lr_factor(85, 10, cfg) == pytest.approx(0.01)

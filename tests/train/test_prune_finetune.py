@@ -36,7 +36,8 @@ def trained(tiny_overrides: list[str], tmp_path: Path) -> Path:
 
 
 def test_pruned_finetune_starts_from_the_pruned_weights_and_resumes(
-        trained, tiny_overrides, tmp_path, monkeypatch):
+    trained, tiny_overrides, tmp_path, monkeypatch
+):
     sets = tiny_overrides + SHORT + [f"init.checkpoint={trained}", "init.prune_ratio=0.5"]
     straight = load_config(TINY, sets + ["name=straight"])
     start = Trainer(straight).model
@@ -70,7 +71,8 @@ def test_init_mistakes_are_user_errors(trained, tiny_overrides):
         load_config(TINY, tiny_overrides + ["init.prune_ratio=0.3"])
     with pytest.raises(SynthmarksError, match="init.prune_ratio"):
         load_config(TINY, tiny_overrides + [f"init.checkpoint={trained}", "init.prune_ratio=1"])
-    other = load_config(TINY, tiny_overrides + [f"init.checkpoint={trained}",
-                                                "model.name=regress_mbv3s"])
+    other = load_config(
+        TINY, tiny_overrides + [f"init.checkpoint={trained}", "model.name=regress_mbv3s"]
+    )
     with pytest.raises(SynthmarksError, match="has model name 'pipnet_mbv3s', not"):
         Trainer(other)

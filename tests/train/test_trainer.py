@@ -55,12 +55,16 @@ def states_equal(a: Path, b: Path) -> None:
             assert torch.equal(torch.as_tensor(v), torch.as_tensor(ob[k][name])), (k, name)
 
 
-@pytest.mark.parametrize("where, model", [
-    ("epoch", "pipnet_mbv3s"),
-    ("step", "regress_mbv3s"),  # dropout: the torch RNG must be restored mid-epoch too
-])
-def test_resume_ends_where_an_uninterrupted_run_would(tiny_overrides, tmp_path, monkeypatch,
-                                                      where, model):
+@pytest.mark.parametrize(
+    "where, model",
+    [
+        ("epoch", "pipnet_mbv3s"),
+        ("step", "regress_mbv3s"),  # dropout: the torch RNG must be restored mid-epoch too
+    ],
+)
+def test_resume_ends_where_an_uninterrupted_run_would(
+    tiny_overrides, tmp_path, monkeypatch, where, model
+):
     sets = tiny_overrides + [f"model.name={model}", "schedule.epochs=2"]
     if model != "pipnet_mbv3s":
         sets.append("model.kwargs={width_mult: 0.5}")

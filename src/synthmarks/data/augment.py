@@ -59,8 +59,16 @@ class AugmentConfig:
     def check(self) -> list[str]:
         """Problems as ``"key: message"`` strings (empty when the config is usable)."""
         errs = []
-        for name in ("rotate_p", "flip_p", "color_p", "gray_p", "blur_p", "noise_p", "jpeg_p",
-                     "occlude_p"):
+        for name in (
+            "rotate_p",
+            "flip_p",
+            "color_p",
+            "gray_p",
+            "blur_p",
+            "noise_p",
+            "jpeg_p",
+            "occlude_p",
+        ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 errs.append(f"{name}: a probability must be in [0, 1]")
         for name in ("scale", "blur_sigma", "noise_std", "jpeg_quality", "occlude_size"):
@@ -182,14 +190,16 @@ class Augmenter:
             img = np.clip(img + noise, 0, 255).astype(np.uint8)
         if rng.random() < cfg.jpeg_p:
             q = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1))
-            ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                                   [cv2.IMWRITE_JPEG_QUALITY, q])
+            ok, buf = cv2.imencode(
+                ".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, q]
+            )
             if ok:
                 img = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         return img
 
-    def occlude(self, img: np.ndarray, points: np.ndarray, vis: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def occlude(
+        self, img: np.ndarray, points: np.ndarray, vis: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Random ellipses, polygons and rectangles (random erasing) filled with a flat colour,
         noise, or a patch of the same crop from elsewhere (skin-like texture, the hard case).
         Points under an occluder become invisible when ``occlude_visibility`` is set."""
@@ -217,7 +227,7 @@ class Augmenter:
                 if rng.random() < 0.5:
                     w, h = h, w
                 x0, y0 = int(cx - w / 2), int(cy - h / 2)
-                mask[max(y0, 0):max(y0 + int(h), 0), max(x0, 0):max(x0 + int(w), 0)] = 1
+                mask[max(y0, 0) : max(y0 + int(h), 0), max(x0, 0) : max(x0 + int(w), 0)] = 1
             img = np.where(mask[..., None].astype(bool), self._fill(img, rng), img)
             if cfg.occlude_visibility:
                 ij = np.round(points).astype(np.int64)

@@ -67,8 +67,14 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
     NME on the large faces of ../shared/data/real-68pt (6.62 % all three).
     """
     inv = cv2.invertAffineTransform(matrix)
-    corners = np.array([[-0.5, -0.5], [out_size - 0.5, -0.5], [-0.5, out_size - 0.5],
-                        [out_size - 0.5, out_size - 0.5]])
+    corners = np.array(
+        [
+            [-0.5, -0.5],
+            [out_size - 0.5, -0.5],
+            [-0.5, out_size - 0.5],
+            [out_size - 0.5, out_size - 0.5],
+        ]
+    )
     src = corners @ inv[:, :2].T + inv[:, 2]
     h, w = image.shape[:2]
     side = out_size / np.hypot(matrix[0, 0], matrix[0, 1])
@@ -87,8 +93,14 @@ def warp(image: np.ndarray, matrix: np.ndarray, out_size: int) -> np.ndarray:
         # shrunk pixel u is centred on ROI pixel k*u + (k-1)/2
         up = np.array([[k, 0, 0.5 * k - 0.5], [0, k, 0.5 * k - 0.5], [0, 0, 1]])
         matrix = matrix @ up
-    return cv2.warpAffine(roi, matrix, (out_size, out_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return cv2.warpAffine(
+        roi,
+        matrix,
+        (out_size, out_size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
 
 
 def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

@@ -76,9 +76,16 @@ class ImageCache:
         return h.hexdigest()[:16]
 
     @classmethod
-    def build(cls, samples: Sequence[Sample], cache_dir: str | Path, input_size: int,
-              crop_scale: float, margin: float, threads: int = 2,
-              progress: bool = True) -> ImageCache:
+    def build(
+        cls,
+        samples: Sequence[Sample],
+        cache_dir: str | Path,
+        input_size: int,
+        crop_scale: float,
+        margin: float,
+        threads: int = 2,
+        progress: bool = True,
+    ) -> ImageCache:
         """Open the cache for these samples, writing it first if it does not exist yet."""
         size = int(round(input_size * margin))
         key = cls.key(samples, size, crop_scale, margin)
@@ -88,16 +95,24 @@ class ImageCache:
             return cls(path, np.load(mat_path))
         matrices = np.stack([cls._matrix(s.points, size, crop_scale, margin) for s in samples])
         with atomic_path(path) as tmp:
-            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8,
-                                            shape=(len(samples), size, size, 3))
+            out = np.lib.format.open_memmap(
+                tmp, mode="w+", dtype=np.uint8, shape=(len(samples), size, size, 3)
+            )
             _fill_cache(out, samples, matrices, threads, progress)
             out.flush()
             del out  # close the map before the rename
         with atomic_path(mat_path) as tmp:
             np.save(tmp, matrices)
-        write_json(root / f"{key}.json", {"count": len(samples), "size": size, "margin": margin,
-                                         "crop_scale": crop_scale,
-                                         "first": str(samples[0].image_path) if samples else None})
+        write_json(
+            root / f"{key}.json",
+            {
+                "count": len(samples),
+                "size": size,
+                "margin": margin,
+                "crop_scale": crop_scale,
+                "first": str(samples[0].image_path) if samples else None,
+            },
+        )
         return cls(path, matrices)
 
     @staticmethod
@@ -106,8 +121,9 @@ class ImageCache:
         return crop.box_crop_matrix(box, size, crop_scale * margin)
 
 
-def _fill_cache(out: np.ndarray, samples: Sequence[Sample], matrices: np.ndarray, threads: int,
-                progress: bool) -> None:
+def _fill_cache(
+    out: np.ndarray, samples: Sequence[Sample], matrices: np.ndarray, threads: int, progress: bool
+) -> None:
     from tqdm import tqdm
 
     size = out.shape[1]
@@ -116,9 +132,15 @@ def _fill_cache(out: np.ndarray, samples: Sequence[Sample], matrices: np.ndarray
         out[i] = crop.warp(samples[i].load_image(), matrices[i], size)
 
     with ThreadPoolExecutor(max(1, threads)) as pool:  # cv2 decodes without holding the GIL
-        list(tqdm(pool.map(fill, range(len(samples))), total=len(samples),
-                  desc=f"caching {len(samples)} faces at {size}px", disable=not progress,
-                  leave=False))
+        list(
+            tqdm(
+                pool.map(fill, range(len(samples))),
+                total=len(samples),
+                desc=f"caching {len(samples)} faces at {size}px",
+                disable=not progress,
+                leave=False,
+            )
+        )
 
 
 class LandmarkDataset(Dataset):
@@ -129,8 +151,14 @@ class LandmarkDataset(Dataset):
     ``index`` int. Index with an int or an ``(epoch, index)`` key (see :class:`EpochSampler`).
     """
 
-    def __init__(self, samples: Sequence[Sample], augmenter: Augmenter, num_points: int = 68,
-                 seed: int = 0, cache: ImageCache | None = None) -> None:
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        augmenter: Augmenter,
+        num_points: int = 68,
+        seed: int = 0,
+        cache: ImageCache | None = None,
+    ) -> None:
         if cache is not None and len(cache) != len(samples):
             raise ValueError("cache and samples differ in length")
         for s in samples:
@@ -171,8 +199,9 @@ class EpochSampler(Sampler):
     which is how a run resumed mid-epoch continues exactly where it stopped.
     """
 
-    def __init__(self, size: int, seed: int = 0, shuffle: bool = True, rank: int = 0,
-                 world_size: int = 1) -> None:
+    def __init__(
+        self, size: int, seed: int = 0, shuffle: bool = True, rank: int = 0, world_size: int = 1
+    ) -> None:
         if size <= 0:
             raise ValueError("cannot sample from an empty dataset")
         self.size, self.seed, self.shuffle = size, seed, shuffle
@@ -196,13 +225,17 @@ class EpochSampler(Sampler):
             order = np.arange(self.size)
         total = self.per_rank() * self.world_size
         order = np.resize(order, total)  # pad by repeating from the start
-        mine = order[self.rank::self.world_size][self.skip:]
+        mine = order[self.rank :: self.world_size][self.skip :]
         return iter([(self.epoch, int(i)) for i in mine])
 
 
-def to_model_input(images: torch.Tensor, mean: Sequence[float], std: Sequence[float],
-                   device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
-                   ) -> torch.Tensor:
+def to_model_input(
+    images: torch.Tensor,
+    mean: Sequence[float],
+    std: Sequence[float],
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
     """(B, S, S, 3) uint8 -> normalised float (B, 3, S, S) in channels-last memory.
 
     ``(x / 255 - mean) / std`` as one multiply-add; the HWC -> NCHW permute is a view whose strides
@@ -214,8 +247,13 @@ def to_model_input(images: torch.Tensor, mean: Sequence[float], std: Sequence[fl
     return (x * (1.0 / (255.0 * s)) - m / s).contiguous(memory_format=torch.channels_last)
 
 
-def mean_target(samples: Sequence[Sample], input_size: int, crop_scale: float,
-                num_points: int, limit: int = 2000) -> np.ndarray:
+def mean_target(
+    samples: Sequence[Sample],
+    input_size: int,
+    crop_scale: float,
+    num_points: int,
+    limit: int = 2000,
+) -> np.ndarray:
     """(N, 2) mean normalised target over (up to ``limit``) un-augmented base crops: the training
     set's mean shape, which PIPNet uses for its neighbour table. Needs only the labels."""
     pts = []
@@ -224,4 +262,3 @@ def mean_target(samples: Sequence[Sample], input_size: int, crop_scale: float,
         m = crop.box_crop_matrix(bounding_box(s.points), input_size, crop_scale)
         pts.append((crop.apply(m, s.points[:num_points]) + 0.5) / input_size)
     return np.mean(pts, axis=0).astype(np.float32)
-

@@ -69,8 +69,9 @@ class DlibShapePredictor:
             raise SynthmarksError("dlib is not installed (pip install dlib-bin)")
         path = _dlib_model_path()
         if path is None:
-            raise SynthmarksError("dlib's 68-point model is missing "
-                                  "(pip install face_recognition_models)")
+            raise SynthmarksError(
+                "dlib's 68-point model is missing (pip install face_recognition_models)"
+            )
         import dlib
 
         from synthmarks.infer.detect import DetectorConfig
@@ -107,9 +108,11 @@ def _mediapipe_face_mesh_files() -> Path | None:
     if spec is None or not spec.submodule_search_locations:
         return None
     root = Path(next(iter(spec.submodule_search_locations)))
-    needed = ("python/solutions/face_mesh.py",
-              "modules/face_detection/face_detection_short_range.tflite",
-              "modules/face_landmark/face_landmark_with_attention.tflite")
+    needed = (
+        "python/solutions/face_mesh.py",
+        "modules/face_detection/face_detection_short_range.tflite",
+        "modules/face_landmark/face_landmark_with_attention.tflite",
+    )
     return root if all((root / f).is_file() for f in needed) else None
 
 
@@ -130,7 +133,8 @@ class MediaPipeFaceMesh:
             raise SynthmarksError(
                 "mediapipe 0.10.21 (the last release with Face Mesh models in the wheel) is not "
                 "installed; it needs numpy < 2, so use the compare environment: make compare-env "
-                "(docs/comparison.md)")
+                "(docs/comparison.md)"
+            )
         from synthmarks.eval.mediapipe_map import FaceMeshRunner, load_mapping
         from synthmarks.models.reference import MeanShape
 
@@ -175,5 +179,8 @@ def _close_face_mesh(runner: FaceMeshRunner, counts: dict[str, int]) -> None:
     """Finaliser of :class:`MediaPipeFaceMesh`; holds no reference to the adapter itself."""
     runner.close()
     if counts["misses"]:
-        print(f"mediapipe: no face found in {counts['misses']} of {counts['faces']} crops; "
-              "the mean shape in the box was predicted for those", file=sys.stderr)
+        print(
+            f"mediapipe: no face found in {counts['misses']} of {counts['faces']} crops; "
+            "the mean shape in the box was predicted for those",
+            file=sys.stderr,
+        )

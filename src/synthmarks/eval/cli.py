@@ -7,24 +7,40 @@ from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", action="append", dest="models", metavar="M",
-                   help="'default' (the released model), checkpoint (.pt), .onnx, 'mean-shape', "
-                        "'mean-shape:PATH', 'dlib' or 'mediapipe'; a '+flip' suffix adds "
-                        "flip test-time averaging; repeat to compare several (default: default)")
+    p.add_argument(
+        "--model",
+        "-m",
+        action="append",
+        dest="models",
+        metavar="M",
+        help="'default' (the released model), checkpoint (.pt), .onnx, 'mean-shape', "
+        "'mean-shape:PATH', 'dlib' or 'mediapipe'; a '+flip' suffix adds "
+        "flip test-time averaging; repeat to compare several (default: default)",
+    )
     p.add_argument("--data", "-d", type=Path, required=True, help="dataset folder")
-    p.add_argument("--format", choices=["facesynthetics", "pts", "aflw2000"],
-                   help="dataset format (default: detected from the folder)")
-    p.add_argument("--norm", default="auto",
-                   choices=["auto", "box", "interocular", "interpupil", "diagonal"],
-                   help="NME normalisation (auto: box for AFLW2000-3D and synthetic, "
-                        "inter-ocular for .pts)")
+    p.add_argument(
+        "--format",
+        choices=["facesynthetics", "pts", "aflw2000"],
+        help="dataset format (default: detected from the folder)",
+    )
+    p.add_argument(
+        "--norm",
+        default="auto",
+        choices=["auto", "box", "interocular", "interpupil", "diagonal"],
+        help="NME normalisation (auto: box for AFLW2000-3D and synthetic, inter-ocular for .pts)",
+    )
     p.add_argument("--threshold", type=float, help="failure/AUC threshold as a fraction")
-    p.add_argument("--out", "-o", type=Path,
-                   help="folder for report.json, ced.png, worst_*.png (default: runs/eval/<data>)")
+    p.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        help="folder for report.json, ced.png, worst_*.png (default: runs/eval/<data>)",
+    )
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--limit", type=int, help="use only the first N faces")
-    p.add_argument("--worst", type=int, default=16,
-                   help="faces in each worst-case contact sheet (0: no sheet)")
+    p.add_argument(
+        "--worst", type=int, default=16, help="faces in each worst-case contact sheet (0: no sheet)"
+    )
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
 
 
@@ -36,10 +52,18 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or (args.limit is not None and args.limit < 1) or args.worst < 0:
         raise SynthmarksError("--batch-size and --limit must be positive, --worst not negative")
     out = args.out or Path("runs") / "eval" / args.data.resolve().name
-    cfg = EvalConfig(data=args.data, models=args.models or ["default"], format=args.format,
-                     norm=args.norm, threshold=args.threshold, out=out,
-                     batch_size=args.batch_size, limit=args.limit, worst=args.worst,
-                     backend=args.backend)
+    cfg = EvalConfig(
+        data=args.data,
+        models=args.models or ["default"],
+        format=args.format,
+        norm=args.norm,
+        threshold=args.threshold,
+        out=out,
+        batch_size=args.batch_size,
+        limit=args.limit,
+        worst=args.worst,
+        backend=args.backend,
+    )
     rep = evaluate(cfg)
     print(format_table(rep))
     print(f"wrote {out / 'report.json'}, {out / 'ced.png'} and worst-case sheets in {out}")

@@ -72,8 +72,9 @@ def load_predictor(spec: str, backend: str = "auto") -> Any:
     return Landmarker(None if base == "default" else base, backend=backend, flip_tta=flip)
 
 
-def run_model(predictor: Any, samples: list[Sample], boxes: np.ndarray, batch_size: int,
-              desc: str) -> tuple[np.ndarray, float]:
+def run_model(
+    predictor: Any, samples: list[Sample], boxes: np.ndarray, batch_size: int, desc: str
+) -> tuple[np.ndarray, float]:
     preds = np.zeros((len(samples), NUM_POINTS, 2), np.float32)
     spent = 0.0
     for start in tqdm(range(0, len(samples), batch_size), desc=desc, unit="batch", leave=False):
@@ -85,8 +86,9 @@ def run_model(predictor: Any, samples: list[Sample], boxes: np.ndarray, batch_si
     return preds, spent
 
 
-def score(preds: np.ndarray, gts: np.ndarray, yaws: np.ndarray | None, norm: str,
-          threshold: float) -> dict[str, Any]:
+def score(
+    preds: np.ndarray, gts: np.ndarray, yaws: np.ndarray | None, norm: str, threshold: float
+) -> dict[str, Any]:
     errors = metrics.nme(preds, gts, norm)
     out: dict[str, Any] = {
         "nme": float(errors.mean()),
@@ -125,7 +127,8 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         res = ModelResult(spec, preds, seconds)
         model_results.append(res)
         results[spec] = score(preds, gts, yaws, norm, threshold) | {
-            "images_per_second": res.images_per_second()}
+            "images_per_second": res.images_per_second()
+        }
 
     rep = {
         "data": str(cfg.data),

@@ -63,20 +63,24 @@ class Mapping:
 
     def __post_init__(self) -> None:
         if len(self.vertices) != NUM_POINTS or len(self.weights) != NUM_POINTS:
-            raise SynthmarksError(f"a mesh map needs {NUM_POINTS} entries, got "
-                                  f"{len(self.vertices)} vertex lists and {len(self.weights)} "
-                                  "weight lists")
+            raise SynthmarksError(
+                f"a mesh map needs {NUM_POINTS} entries, got "
+                f"{len(self.vertices)} vertex lists and {len(self.weights)} "
+                "weight lists"
+            )
         for k, (v, w) in enumerate(zip(self.vertices, self.weights, strict=True)):
             if not v or len(v) != len(w):
                 raise SynthmarksError(f"mesh map point {k}: {len(v)} vertices, {len(w)} weights")
             if not all(0 <= i < MESH_VERTICES_REFINED for i in v):
                 raise SynthmarksError(f"mesh map point {k}: vertex index out of range in {v}")
             if abs(sum(w) - 1.0) > 1e-3 or min(w) < 0:
-                raise SynthmarksError(f"mesh map point {k}: weights {w} are not a convex "
-                                      "combination (>= 0, sum 1)")
+                raise SynthmarksError(
+                    f"mesh map point {k}: weights {w} are not a convex combination (>= 0, sum 1)"
+                )
         if self.crop_scale <= 0 or self.crop_size < 32:
-            raise SynthmarksError(f"mesh map crop {self.crop_scale}x / {self.crop_size} px "
-                                  "is not usable")
+            raise SynthmarksError(
+                f"mesh map crop {self.crop_scale}x / {self.crop_size} px is not usable"
+            )
 
     def matrix(self, num_vertices: int = MESH_VERTICES_REFINED) -> np.ndarray:
         """(68, num_vertices) weights, so that ``matrix @ mesh`` gives the 68 points."""
@@ -122,8 +126,12 @@ class FaceMeshRunner:
     it, and when it finds nothing there is no mesh.
     """
 
-    def __init__(self, crop_scale: float = DEFAULT_CROP_SCALE,
-                 crop_size: int = DEFAULT_CROP_SIZE, refine_landmarks: bool = True) -> None:
+    def __init__(
+        self,
+        crop_scale: float = DEFAULT_CROP_SCALE,
+        crop_size: int = DEFAULT_CROP_SIZE,
+        refine_landmarks: bool = True,
+    ) -> None:
         try:
             from mediapipe.python.solutions import face_mesh
         except ImportError as e:
@@ -133,8 +141,9 @@ class FaceMeshRunner:
             ) from e
         self.crop_scale = crop_scale
         self.crop_size = crop_size
-        self._graph = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                         refine_landmarks=refine_landmarks)
+        self._graph = face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=refine_landmarks
+        )
 
     def run(self, image: np.ndarray, box: np.ndarray) -> np.ndarray | None:
         """(V, 2) mesh vertices in image pixels for the face in ``box``, or None if MediaPipe
@@ -142,8 +151,9 @@ class FaceMeshRunner:
         from synthmarks.data.crop import apply, box_crop_matrix, invert, warp
 
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise SynthmarksError(f"MediaPipe needs RGB uint8 (H, W, 3) images, got "
-                                  f"{image.dtype} {image.shape}")
+            raise SynthmarksError(
+                f"MediaPipe needs RGB uint8 (H, W, 3) images, got {image.dtype} {image.shape}"
+            )
         matrix = box_crop_matrix(box, self.crop_size, self.crop_scale)
         crop = np.ascontiguousarray(warp(image, matrix, self.crop_size))
         result = self._graph.process(crop)
@@ -189,8 +199,13 @@ def _convex_weights(cands: np.ndarray, target: np.ndarray) -> np.ndarray | None:
     return w if w.min() >= 0 else None
 
 
-def fit_point(meshes: np.ndarray, target: np.ndarray, max_vertices: int = 3,
-              candidates: int = 10, min_gain: float = 0.01) -> PointFit:
+def fit_point(
+    meshes: np.ndarray,
+    target: np.ndarray,
+    max_vertices: int = 3,
+    candidates: int = 10,
+    min_gain: float = 0.01,
+) -> PointFit:
     """Best vertex combination for one iBUG point.
 
     meshes (N, V, 2) and target (N, 2) in box-normalised coordinates. Single vertices are ranked
@@ -207,8 +222,9 @@ def fit_point(meshes: np.ndarray, target: np.ndarray, max_vertices: int = 3,
             w = _convex_weights(meshes[:, combo], target)
             if w is None:
                 continue
-            err = float(np.linalg.norm(np.einsum("nmc,m->nc", meshes[:, combo], w) - target,
-                                       axis=-1).mean())
+            err = float(
+                np.linalg.norm(np.einsum("nmc,m->nc", meshes[:, combo], w) - target, axis=-1).mean()
+            )
             if err < best_here.nme:
                 best_here = PointFit(tuple(combo), tuple(float(x) for x in w), err)
         if best_here.nme < best.nme * (1 - min_gain):
@@ -236,8 +252,12 @@ def normalise(points: np.ndarray, gts: np.ndarray) -> np.ndarray:
     return (points - centre[:, None]) / size[:, None, None]
 
 
-def collect_meshes(data: list[Path], limit: int | None, crop_scale: float, crop_size: int,
-                   ) -> tuple[np.ndarray, np.ndarray, int, list[dict[str, Any]]]:
+def collect_meshes(
+    data: list[Path],
+    limit: int | None,
+    crop_scale: float,
+    crop_size: int,
+) -> tuple[np.ndarray, np.ndarray, int, list[dict[str, Any]]]:
     """Run the mesh on every face of the datasets: (meshes (N, 468, 2), ground truths (N, 68, 2),
     faces tried, provenance of each dataset). Faces without a mesh are left out."""
     from tqdm import tqdm
@@ -258,8 +278,10 @@ def collect_meshes(data: list[Path], limit: int | None, crop_scale: float, crop_
                     gts.append(gt)
                     found += 1
             tried += len(samples)
-            sources.append({"data": str(root), "faces": len(samples), "meshes": found}
-                           | _synth_provenance(root))
+            sources.append(
+                {"data": str(root), "faces": len(samples), "meshes": found}
+                | _synth_provenance(root)
+            )
     finally:
         runner.close()
     if not meshes:
@@ -273,17 +295,19 @@ def _synth_provenance(root: Path) -> dict[str, Any]:
     if not run.is_file():
         return {}
     info = json.loads(run.read_text())
-    return {"seed": info.get("seed"),
-            "jaw_convention": info.get("config", {}).get("jaw_convention")}
+    return {
+        "seed": info.get("seed"),
+        "jaw_convention": info.get("config", {}).get("jaw_convention"),
+    }
 
 
-def fit_mapping(meshes: np.ndarray, gts: np.ndarray, max_vertices: int = 3,
-                candidates: int = 10) -> list[PointFit]:
+def fit_mapping(
+    meshes: np.ndarray, gts: np.ndarray, max_vertices: int = 3, candidates: int = 10
+) -> list[PointFit]:
     """One :class:`PointFit` per iBUG point, fitted on (N, 468, 2) meshes and (N, 68, 2) truths in
     image pixels."""
     nm, ng = normalise(meshes, gts), normalise(gts, gts)
-    return [_rounded(fit_point(nm, ng[:, k], max_vertices, candidates))
-            for k in range(NUM_POINTS)]
+    return [_rounded(fit_point(nm, ng[:, k], max_vertices, candidates)) for k in range(NUM_POINTS)]
 
 
 def box_nme(pred: np.ndarray, gts: np.ndarray) -> np.ndarray:
@@ -302,42 +326,73 @@ def _face_oval() -> set[int]:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m synthmarks.eval.mediapipe_map --data DIR --out FILE``: refit the map."""
-    p = argparse.ArgumentParser(prog="python -m synthmarks.eval.mediapipe_map",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, action="append", required=True,
-                   help="folder made by `synthmarks synth` (repeatable)")
+    p = argparse.ArgumentParser(
+        prog="python -m synthmarks.eval.mediapipe_map", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument(
+        "--data",
+        type=Path,
+        action="append",
+        required=True,
+        help="folder made by `synthmarks synth` (repeatable)",
+    )
     p.add_argument("--out", type=Path, required=True, help="JSON file to write")
-    p.add_argument("--check", type=Path, action="append", default=[],
-                   help="held-out synthetic folder scored with the fitted map (repeatable)")
+    p.add_argument(
+        "--check",
+        type=Path,
+        action="append",
+        default=[],
+        help="held-out synthetic folder scored with the fitted map (repeatable)",
+    )
     p.add_argument("--limit", type=int, help="use only the first N faces of each folder")
     p.add_argument("--max-vertices", type=int, default=3, choices=[1, 2, 3])
     p.add_argument("--crop-scale", type=float, default=DEFAULT_CROP_SCALE)
     p.add_argument("--crop-size", type=int, default=DEFAULT_CROP_SIZE)
-    p.add_argument("--any-data", action="store_true",
-                   help="allow folders not made by `synthmarks synth` (never the dev split, "
-                        "which is for measuring, nor Face Synthetics, which is non-commercial)")
+    p.add_argument(
+        "--any-data",
+        action="store_true",
+        help="allow folders not made by `synthmarks synth` (never the dev split, "
+        "which is for measuring, nor Face Synthetics, which is non-commercial)",
+    )
     args = p.parse_args(argv)
     try:
         for root in args.data:
             if not args.any_data and not (root / "synth_run.json").is_file():
-                raise SynthmarksError(f"{root}: not made by `synthmarks synth` (no synth_run.json);"
-                                      " fit on synthetic faces, or pass --any-data")
-        meshes, gts, tried, sources = collect_meshes(args.data, args.limit, args.crop_scale,
-                                                     args.crop_size)
+                raise SynthmarksError(
+                    f"{root}: not made by `synthmarks synth` (no synth_run.json);"
+                    " fit on synthetic faces, or pass --any-data"
+                )
+        meshes, gts, tried, sources = collect_meshes(
+            args.data, args.limit, args.crop_scale, args.crop_size
+        )
         fits = fit_mapping(meshes, gts, args.max_vertices)
-        mapping = Mapping(tuple(f.vertices for f in fits), tuple(f.weights for f in fits),
-                          args.crop_scale, args.crop_size)
+        mapping = Mapping(
+            tuple(f.vertices for f in fits),
+            tuple(f.weights for f in fits),
+            args.crop_scale,
+            args.crop_size,
+        )
         fit_err = box_nme(mapping.apply(meshes), gts)
         single = fit_mapping(meshes, gts, max_vertices=1)
-        single_err = box_nme(Mapping(tuple(f.vertices for f in single),
-                                     tuple(f.weights for f in single)).apply(meshes), gts)
+        single_err = box_nme(
+            Mapping(tuple(f.vertices for f in single), tuple(f.weights for f in single)).apply(
+                meshes
+            ),
+            gts,
+        )
         checks = []
         for root in args.check:
-            cm, cg, ctried, csrc = collect_meshes([root], args.limit, args.crop_scale,
-                                                  args.crop_size)
+            cm, cg, ctried, csrc = collect_meshes(
+                [root], args.limit, args.crop_scale, args.crop_size
+            )
             err = box_nme(mapping.apply(cm), cg)
-            checks.append(csrc[0] | {"box_nme_mean": round(float(err.mean()), 5),
-                                     "box_nme_median": round(float(np.median(err)), 5)})
+            checks.append(
+                csrc[0]
+                | {
+                    "box_nme_mean": round(float(err.mean()), 5),
+                    "box_nme_median": round(float(np.median(err)), 5),
+                }
+            )
         oval = _face_oval()
     except SynthmarksError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -346,32 +401,46 @@ def main(argv: list[str] | None = None) -> int:
     doc = {
         "format": FORMAT,
         "mesh": "MediaPipe Face Mesh, legacy solution of mediapipe 0.10.21, "
-                "static_image_mode=True, refine_landmarks=True",
+        "static_image_mode=True, refine_landmarks=True",
         "crop": {"scale": args.crop_scale, "size": args.crop_size},
-        "note": ("Each iBUG point is a convex combination (weights >= 0, sum 1) of 1-3 of the 468 "
-                 "mesh vertices, chosen for the smallest mean box-normalised error (NME divided "
-                 "by sqrt(w*h) of the true landmark box) on synthetic faces with exact x-ray "
-                 "68-point labels; combinations of the 10 best single vertices were fitted by "
-                 "least squares and kept only when they cut the point's error by >1 %. "
-                 "Not fitted on any real benchmark. Refit: python -m synthmarks.eval.mediapipe_map "
-                 "--data DIR --out FILE."),
+        "note": (
+            "Each iBUG point is a convex combination (weights >= 0, sum 1) of 1-3 of the 468 "
+            "mesh vertices, chosen for the smallest mean box-normalised error (NME divided "
+            "by sqrt(w*h) of the true landmark box) on synthetic faces with exact x-ray "
+            "68-point labels; combinations of the 10 best single vertices were fitted by "
+            "least squares and kept only when they cut the point's error by >1 %. "
+            "Not fitted on any real benchmark. Refit: python -m synthmarks.eval.mediapipe_map "
+            "--data DIR --out FILE."
+        ),
         "fitted_on": {"sources": sources, "faces": tried, "meshes": int(len(meshes))},
-        "fit_error": {"box_nme_mean": round(float(fit_err.mean()), 5),
-                      "box_nme_median": round(float(np.median(fit_err)), 5),
-                      "single_vertex_box_nme_mean": round(float(single_err.mean()), 5)},
+        "fit_error": {
+            "box_nme_mean": round(float(fit_err.mean()), 5),
+            "box_nme_median": round(float(np.median(fit_err)), 5),
+            "single_vertex_box_nme_mean": round(float(single_err.mean()), 5),
+        },
         "held_out": checks,
-        "points": [{"ibug": k, "vertices": list(f.vertices), "weights": list(f.weights),
-                    "fit_nme": round(f.nme, 5),
-                    "on_face_oval": all(v in oval for v in f.vertices)}
-                   for k, f in enumerate(fits)],
+        "points": [
+            {
+                "ibug": k,
+                "vertices": list(f.vertices),
+                "weights": list(f.weights),
+                "fit_nme": round(f.nme, 5),
+                "on_face_oval": all(v in oval for v in f.vertices),
+            }
+            for k, f in enumerate(fits)
+        ],
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"meshes on {len(meshes)} of {tried} faces; box NME on the fitting set "
-          f"{100 * fit_err.mean():.2f} % (single vertices {100 * single_err.mean():.2f} %)")
+    print(
+        f"meshes on {len(meshes)} of {tried} faces; box NME on the fitting set "
+        f"{100 * fit_err.mean():.2f} % (single vertices {100 * single_err.mean():.2f} %)"
+    )
     for c in checks:
-        print(f"held out {c['data']}: meshes on {c['meshes']} of {c['faces']} faces, "
-              f"box NME {100 * c['box_nme_mean']:.2f} %")
+        print(
+            f"held out {c['data']}: meshes on {c['meshes']} of {c['faces']} faces, "
+            f"box NME {100 * c['box_nme_mean']:.2f} %"
+        )
     print(f"wrote {args.out}")
     return 0
 

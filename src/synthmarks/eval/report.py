@@ -29,13 +29,19 @@ def format_table(rep: dict[str, Any]) -> str:
         row.append(f"{r['images_per_second']:.0f}")
         rows.append(row)
     if bins:
-        counts = ["count", str(rep["count"]), "", ""] + [
-            str(first["per_pose"][b]["count"]) for b in bins] + ["", ""]
+        counts = (
+            ["count", str(rep["count"]), "", ""]
+            + [str(first["per_pose"][b]["count"]) for b in bins]
+            + ["", ""]
+        )
         rows.append(counts)
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths,
-                                                                                     strict=True)))
-             for r in rows]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     title = f"{rep['data']}  ({rep['format']}, {rep['count']} faces)"
     return title + "\n" + "\n".join(lines)
@@ -65,8 +71,14 @@ def plot_ced(path: Path, rep: dict[str, Any]) -> None:
     plt.close(fig)
 
 
-def worst_sheet(samples: list[Sample], gts: np.ndarray, preds: np.ndarray,
-                errors: np.ndarray, count: int, tile: int = 224) -> np.ndarray:
+def worst_sheet(
+    samples: list[Sample],
+    gts: np.ndarray,
+    preds: np.ndarray,
+    errors: np.ndarray,
+    count: int,
+    tile: int = 224,
+) -> np.ndarray:
     """The ``count`` worst faces, cropped, ground truth green and prediction red, NME captioned."""
     order = np.argsort(-errors)[:count]
     tiles, labels = [], []
@@ -80,8 +92,14 @@ def worst_sheet(samples: list[Sample], gts: np.ndarray, preds: np.ndarray,
     return viz.contact_sheet(tiles, cols=min(8, len(tiles)), labels=labels, tile=tile)
 
 
-def write_outputs(out: Path, rep: dict[str, Any], samples: list[Sample], gts: np.ndarray,
-                  model_results: list[Any], worst: int) -> None:
+def write_outputs(
+    out: Path,
+    rep: dict[str, Any],
+    samples: list[Sample],
+    gts: np.ndarray,
+    model_results: list[Any],
+    worst: int,
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     fileio.write_json(out / "report.json", rep)
     plot_ced(out / "ced.png", rep)

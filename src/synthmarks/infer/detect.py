@@ -67,25 +67,34 @@ class FaceDetector:
         self._frontal = cv2.CascadeClassifier(root + "haarcascade_frontalface_alt2.xml")
         self._profile = cv2.CascadeClassifier(root + "haarcascade_profileface.xml")
         if self._profile.empty() or self._frontal.empty():
-            raise SynthmarksError("OpenCV's Haar cascades are missing (opencv-python-headless<5 "
-                                  "ships them)")
+            raise SynthmarksError(
+                "OpenCV's Haar cascades are missing (opencv-python-headless<5 ships them)"
+            )
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
         """All faces, largest first."""
         gray = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
         scale = min(1.0, self.cfg.work_size / max(gray.shape))
-        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
-            if scale < 1 else gray
+        small = (
+            cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            if scale < 1
+            else gray
+        )
         found: list[Detection] = []
         if self._hog is not None:
             rects, scores, _ = self._hog.run(small, 0, 0.0)
-            found = [Detection(np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32),
-                               float(s)) for r, s in zip(rects, scores, strict=True)]
+            found = [
+                Detection(
+                    np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32), float(s)
+                )
+                for r, s in zip(rects, scores, strict=True)
+            ]
         else:
             found = self._cascade(self._frontal, small, 1.0)
         if not found and self.cfg.profile_fallback:
             found = self._cascade(self._profile, small, 0.5) + self._cascade(
-                self._profile, small[:, ::-1], 0.5, mirrored=True)
+                self._profile, small[:, ::-1], 0.5, mirrored=True
+            )
         for d in found:
             d.box /= scale
         return sorted(_nms(found), key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
@@ -103,13 +112,14 @@ class FaceDetector:
         hw, hh = w * self.cfg.box_scale / 2, h * self.cfg.box_scale / 2
         return np.array([cx - hw, cy - hh, cx + hw, cy + hh], np.float32)
 
-    def _cascade(self, cascade: cv2.CascadeClassifier, gray: np.ndarray, score: float,
-                 mirrored: bool = False) -> list[Detection]:
+    def _cascade(
+        self, cascade: cv2.CascadeClassifier, gray: np.ndarray, score: float, mirrored: bool = False
+    ) -> list[Detection]:
         gray = np.ascontiguousarray(gray)
         rects = cascade.detectMultiScale(gray, 1.15, 3, minSize=(self.cfg.min_face,) * 2)
         w = gray.shape[1]
         out = []
-        for x, y, bw, bh in (rects if len(rects) else []):
+        for x, y, bw, bh in rects if len(rects) else []:
             x0 = w - x - bw if mirrored else x
             out.append(Detection(np.array([x0, y, x0 + bw, y + bh], np.float32), score))
         return out

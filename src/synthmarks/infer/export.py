@@ -58,8 +58,9 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path) -> dict[str, Any]
     return runner.meta
 
 
-def quantize_int8(onnx_in: str | Path, onnx_out: str | Path, calib_data: str | Path,
-                  count: int = 200) -> None:
+def quantize_int8(
+    onnx_in: str | Path, onnx_out: str | Path, calib_data: str | Path, count: int = 200
+) -> None:
     """Static int8 quantisation (QDQ, per-channel weights), calibrated on face crops taken from a
     synthetic set exactly as the model sees them at inference."""
     import onnx
@@ -94,11 +95,17 @@ def quantize_int8(onnx_in: str | Path, onnx_out: str | Path, calib_data: str | P
     with atomic_path(onnx_out) as tmp, tempfile.TemporaryDirectory() as scratch:
         pre = Path(scratch) / "pre.onnx"
         quant_pre_process(str(onnx_in), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
-                        per_channel=True, weight_type=QuantType.QInt8,
-                        activation_type=QuantType.QUInt8,
-                        # decoding stays float: exact arithmetic on a few values per face
-                        op_types_to_quantize=["Conv"])
+        quantize_static(
+            str(pre),
+            str(tmp),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,
+            # decoding stays float: exact arithmetic on a few values per face
+            op_types_to_quantize=["Conv"],
+        )
         model = onnx.load(str(tmp))
         entry = model.metadata_props.add()
         entry.key, entry.value = ONNX_META_KEY, json.dumps(runner.meta | {"quantized": "int8"})

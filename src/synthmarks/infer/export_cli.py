@@ -10,8 +10,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("checkpoint", type=Path, help="a synthmarks checkpoint (.pt)")
     p.add_argument("--format", default="onnx", choices=["onnx"], help="export format")
     p.add_argument("--out", "-o", type=Path, help="output file (default: beside the checkpoint)")
-    p.add_argument("--int8", action="store_true",
-                   help="also write a statically quantised int8 model (<out>.int8.onnx)")
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help="also write a statically quantised int8 model (<out>.int8.onnx)",
+    )
     p.add_argument("--calib", type=Path, help="synthetic dataset to calibrate int8 on")
     p.add_argument("--calib-count", type=int, default=200)
 

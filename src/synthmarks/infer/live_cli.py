@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
 
         from PIL import Image, ImageTk
     except ImportError as exc:
-        raise SynthmarksError(f"live needs Tk and Pillow for its window ({exc.name} missing)") \
-            from None
+        raise SynthmarksError(
+            f"live needs Tk and Pillow for its window ({exc.name} missing)"
+        ) from None
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our error says it all
     cap = cv2.VideoCapture(args.camera)
@@ -51,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
     cap.set(cv2.CAP_PROP_FRAME_WIDTH, args.width)
     cap.set(cv2.CAP_PROP_FRAME_HEIGHT, args.height)
     lm = Landmarker(args.model, backend=args.backend)
-    tracker = FaceTracker(lm, FaceDetector(DetectorConfig(method=args.detector)),
-                          TrackerConfig(smoothing=OneEuroConfig(enabled=not args.no_smooth)))
+    tracker = FaceTracker(
+        lm,
+        FaceDetector(DetectorConfig(method=args.detector)),
+        TrackerConfig(smoothing=OneEuroConfig(enabled=not args.no_smooth)),
+    )
     try:
         root = tk.Tk()
     except tk.TclError as exc:

@@ -16,14 +16,18 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", type=Path, help="image files or folders (searched "
-                                                         "recursively)")
+    p.add_argument(
+        "inputs", nargs="+", type=Path, help="image files or folders (searched recursively)"
+    )
     p.add_argument("--out", "-o", type=Path, required=True, help="folder for the drawn images")
     p.add_argument("--json", action="store_true", help="also write results.json")
     p.add_argument("--csv", action="store_true", help="also write results.csv")
     add_model_arguments(p)
-    p.add_argument("--flip-tta", action="store_true",
-                   help="average each face with its mirror image (more accurate, 2x model time)")
+    p.add_argument(
+        "--flip-tta",
+        action="store_true",
+        help="average each face with its mirror image (more accurate, 2x model time)",
+    )
 
 
 def collect_images(inputs: list[Path]) -> list[Path]:
@@ -55,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.infer.results import CSV_HEADER, csv_rows, face_record
 
     files = collect_images(args.inputs)
-    lm = Landmarker(args.model, backend=args.backend, detector=args.detector,
-                    flip_tta=args.flip_tta)
+    lm = Landmarker(
+        args.model, backend=args.backend, detector=args.detector, flip_tta=args.flip_tta
+    )
     records, rows, total = [], [], 0
     for path in tqdm(files, desc="predict", unit="img", disable=len(files) < 5):
         image = read_image(path)

@@ -8,7 +8,8 @@ from typing import Any
 from synthmarks.landmarks import NUM_POINTS
 
 CSV_HEADER = ["source", "frame", "face", "x0", "y0", "x1", "y1", "score", "confidence"] + [
-    f"{a}{i}" for i in range(NUM_POINTS) for a in ("x", "y")]
+    f"{a}{i}" for i in range(NUM_POINTS) for a in ("x", "y")
+]
 
 
 def face_record(face: Any) -> dict[str, Any]:
@@ -27,8 +28,10 @@ def csv_rows(source: str, frame: int, faces: Sequence[Any]) -> list[list[Any]]:
     rows = []
     for i, f in enumerate(faces):
         row: list[Any] = [source, frame, getattr(f, "track_id", i)]
-        row += [round(float(v), 2) for v in f.box] + [round(float(f.score), 4),
-                                                      round(float(f.confidence), 4)]
+        row += [round(float(v), 2) for v in f.box] + [
+            round(float(f.score), 4),
+            round(float(f.confidence), 4),
+        ]
         row += [round(float(v), 2) for v in f.landmarks.ravel()]
         rows.append(row)
     return rows

@@ -55,8 +55,9 @@ class TorchRunner:
 class OnnxRunner:
     name = "onnxruntime"
 
-    def __init__(self, model: str | Path | bytes, threads: int | None = 1,
-                 meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, model: str | Path | bytes, threads: int | None = 1, meta: dict[str, Any] | None = None
+    ) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
@@ -70,13 +71,17 @@ class OnnxRunner:
         try:
             self.session = ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
-            raise SynthmarksError(f"{model if not isinstance(model, bytes) else 'ONNX model'}: "
-                                  f"cannot be loaded ({type(exc).__name__})") from None
+            raise SynthmarksError(
+                f"{model if not isinstance(model, bytes) else 'ONNX model'}: "
+                f"cannot be loaded ({type(exc).__name__})"
+            ) from None
         if meta is None:
             raw = self.session.get_modelmeta().custom_metadata_map.get(ONNX_META_KEY)
             if raw is None:
-                raise SynthmarksError(f"{model}: ONNX file has no synthmarks metadata "
-                                      "(export it with `synthmarks export`)")
+                raise SynthmarksError(
+                    f"{model}: ONNX file has no synthmarks metadata "
+                    "(export it with `synthmarks export`)"
+                )
             meta = json.loads(raw)
         self.meta = meta
         graph_input = self.session.get_inputs()[0]

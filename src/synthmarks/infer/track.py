@@ -51,8 +51,12 @@ class TrackedFace(Face):
 class FaceTracker:
     """Feed frames in order with their timestamps; get back the tracked faces of each."""
 
-    def __init__(self, landmarker: Landmarker, detector: FaceDetector | None = None,
-                 cfg: TrackerConfig | None = None) -> None:
+    def __init__(
+        self,
+        landmarker: Landmarker,
+        detector: FaceDetector | None = None,
+        cfg: TrackerConfig | None = None,
+    ) -> None:
         self.lm = landmarker
         self.detector = detector or FaceDetector()
         self.cfg = cfg or TrackerConfig()
@@ -63,8 +67,9 @@ class FaceTracker:
 
     def update(self, frame: np.ndarray, t: float) -> list[TrackedFace]:
         if self.tracks:
-            pts, conf = self.lm.predict_with_confidence([frame] * len(self.tracks),
-                                                        [tr.box for tr in self.tracks])
+            pts, conf = self.lm.predict_with_confidence(
+                [frame] * len(self.tracks), [tr.box for tr in self.tracks]
+            )
             for tr, p, c in zip(self.tracks, pts, conf, strict=True):
                 tr.points, tr.confidence = p, float(c)
             self.tracks = [tr for tr in self.tracks if tr.confidence >= self.cfg.min_confidence]
@@ -83,17 +88,23 @@ class FaceTracker:
         self.detections_run += 1
         dets = self.detector.detect(frame)
         room = self.cfg.max_faces - len(self.tracks)
-        new = [d for d in dets
-               if all(iou(self.detector.landmark_box(d.box), tr.box) < self.cfg.new_face_iou
-                      for tr in self.tracks)][:max(room, 0)]
+        new = [
+            d
+            for d in dets
+            if all(
+                iou(self.detector.landmark_box(d.box), tr.box) < self.cfg.new_face_iou
+                for tr in self.tracks
+            )
+        ][: max(room, 0)]
         if not new:
             return
         boxes = np.stack([self.detector.landmark_box(d.box) for d in new])
         pts, conf = self.lm.refine([frame] * len(new), boxes)
         for d, p, c in zip(new, pts, conf, strict=True):
             if c >= self.cfg.min_confidence:
-                self.tracks.append(Track(next(self._ids), p, float(c), d.score,
-                                         OneEuroFilter(self.cfg.smoothing)))
+                self.tracks.append(
+                    Track(next(self._ids), p, float(c), d.score, OneEuroFilter(self.cfg.smoothing))
+                )
         self._drop_duplicates()
 
     def _drop_duplicates(self) -> None:

@@ -45,10 +45,17 @@ def open_video(path: Path) -> cv2.VideoCapture:
     return cap
 
 
-def annotate_video(src: Path, dst: Path, model: str | None = None, backend: str = "auto",
-                   detector: str = "auto", tracker: TrackerConfig | None = None,
-                   csv_path: Path | None = None, json_path: Path | None = None,
-                   draw: bool = True) -> VideoStats:
+def annotate_video(
+    src: Path,
+    dst: Path,
+    model: str | None = None,
+    backend: str = "auto",
+    detector: str = "auto",
+    tracker: TrackerConfig | None = None,
+    csv_path: Path | None = None,
+    json_path: Path | None = None,
+    draw: bool = True,
+) -> VideoStats:
     """Annotate ``src`` into ``dst`` (written atomically); returns frame, face and timing counts."""
     suffix = dst.suffix.lower()
     if suffix not in FOURCC:
@@ -99,8 +106,13 @@ def annotate_video(src: Path, dst: Path, model: str | None = None, backend: str 
     return VideoStats(index, faces_seen, seconds, track.detections_run)
 
 
-def still_jitter(frames: list[np.ndarray], box: np.ndarray, lm: Landmarker,
-                 smoothing: OneEuroConfig, fps: float = 30.0) -> float:
+def still_jitter(
+    frames: list[np.ndarray],
+    box: np.ndarray,
+    lm: Landmarker,
+    smoothing: OneEuroConfig,
+    fps: float = 30.0,
+) -> float:
     """Jitter of a face tracked through (near-)identical frames from a starting box, as the tracker
     follows it (each crop from the last frame's points), with the given smoothing."""
     from synthmarks.infer.smooth import OneEuroFilter, jitter

@@ -25,12 +25,22 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.infer.track import TrackerConfig
     from synthmarks.infer.video import annotate_video
 
-    cfg = TrackerConfig(redetect_every=max(1, args.redetect_every),
-                        smoothing=OneEuroConfig(args.min_cutoff, args.beta,
-                                                enabled=not args.no_smooth))
-    stats = annotate_video(args.input, args.output, model=args.model, backend=args.backend,
-                           detector=args.detector, tracker=cfg, csv_path=args.csv,
-                           json_path=args.json)
-    print(f"{stats.frames} frames, {stats.faces / max(stats.frames, 1):.2f} faces/frame, "
-          f"{stats.fps:.1f} FPS end to end ({stats.detections} detector runs) -> {args.output}")
+    cfg = TrackerConfig(
+        redetect_every=max(1, args.redetect_every),
+        smoothing=OneEuroConfig(args.min_cutoff, args.beta, enabled=not args.no_smooth),
+    )
+    stats = annotate_video(
+        args.input,
+        args.output,
+        model=args.model,
+        backend=args.backend,
+        detector=args.detector,
+        tracker=cfg,
+        csv_path=args.csv,
+        json_path=args.json,
+    )
+    print(
+        f"{stats.frames} frames, {stats.faces / max(stats.frames, 1):.2f} faces/frame, "
+        f"{stats.fps:.1f} FPS end to end ({stats.detections} detector runs) -> {args.output}"
+    )
     return 0

@@ -91,5 +91,6 @@ def _keep_count(width: int, ratio: float) -> int:
 
 def hidden_widths(model: LandmarkModel) -> list[int]:
     """The hidden width of every inverted-residual block (for reports and tests)."""
-    return [_depthwise(m)[0].out_channels for m in model.modules()
-            if isinstance(m, InvertedResidual)]
+    return [
+        _depthwise(m)[0].out_channels for m in model.modules() if isinstance(m, InvertedResidual)
+    ]

@@ -8,8 +8,11 @@ import os
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (Face Synthetics layout); a rerun resumes it")
-    p.add_argument("--count", type=int, help="number of faces (default 100; with --relabel: "
-                   "the first COUNT faces, default all)")
+    p.add_argument(
+        "--count",
+        type=int,
+        help="number of faces (default 100; with --relabel: the first COUNT faces, default all)",
+    )
     p.add_argument("--seed", type=int, default=0, help="run seed; sample i uses rng([seed, i])")
     p.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     p.add_argument(
@@ -85,8 +88,13 @@ def run(args: argparse.Namespace) -> int:
         from synthmarks.synth.relabel import relabel
 
         r = relabel(
-            args.relabel, args.out, args.jaw_convention, args.face_model, not args.no_progress,
-            brow_convention=args.brow_convention, count=args.count,
+            args.relabel,
+            args.out,
+            args.jaw_convention,
+            args.face_model,
+            not args.no_progress,
+            brow_convention=args.brow_convention,
+            count=args.count,
         )
         print(
             f"relabel: {r['relabelled']} relabelled ({r['moved']} with points moved), "

@@ -60,8 +60,12 @@ def relabel(
     conventions = {"jaw_convention": jaw_convention, "brow_convention": brow_convention}
     write_json(
         dst / RUN_FILE,
-        {**run, "relabelled_from": str(src), **conventions,
-         "config": {**run.get("config", {}), **conventions}},
+        {
+            **run,
+            "relabelled_from": str(src),
+            **conventions,
+            "config": {**run.get("config", {}), **conventions},
+        },
     )
     done, _ = scan(src)
     if count is not None:

@@ -24,8 +24,10 @@ def check_conventions(jaw: str, brow: str, name: str) -> None:
     spelt to the user, with ``{kind}`` for jaw/brow (``--{kind}-convention`` on the CLI)."""
     for kind, value, allowed in (("jaw", jaw, JAW_CONVENTIONS), ("brow", brow, BROW_CONVENTIONS)):
         if value not in allowed:
-            raise SynthmarksError(f"{name.format(kind=kind)} must be one of "
-                                  f"{', '.join(allowed)}, not {value!r}")
+            raise SynthmarksError(
+                f"{name.format(kind=kind)} must be one of {', '.join(allowed)}, not {value!r}"
+            )
+
 
 #: Expression groups: the shapes a real face tends to combine, with how likely each group is used.
 EXPRESSION_GROUPS: dict[str, tuple[float, list[str]]] = {

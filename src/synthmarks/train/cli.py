@@ -12,18 +12,37 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, metavar="YAML",
-                        help="training config (see configs/); optional with --resume PATH")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set optim.lr=1e-3 (repeatable)")
-    parser.add_argument("--resume", nargs="?", const="last", metavar="CHECKPOINT",
-                        help="continue an interrupted run from its last.pt (or this checkpoint)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start afresh even if the run folder already holds a run")
-    parser.epilog = ("Writes runs/<name>/{best,last}.pt, log.csv, config.yaml and tb/. "
-                     "On CPU, MALLOC_MMAP_THRESHOLD_=1000000 in the environment often speeds "
-                     "training.")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="YAML",
+        help="training config (see configs/); optional with --resume PATH",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set optim.lr=1e-3 (repeatable)",
+    )
+    parser.add_argument(
+        "--resume",
+        nargs="?",
+        const="last",
+        metavar="CHECKPOINT",
+        help="continue an interrupted run from its last.pt (or this checkpoint)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh even if the run folder already holds a run",
+    )
+    parser.epilog = (
+        "Writes runs/<name>/{best,last}.pt, log.csv, config.yaml and tb/. "
+        "On CPU, MALLOC_MMAP_THRESHOLD_=1000000 in the environment often speeds "
+        "training."
+    )
 
 
 def run(args: argparse.Namespace) -> int:

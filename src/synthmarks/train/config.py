@@ -166,8 +166,9 @@ class TrainConfig:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
 
-def load_config(path: str | Path | None, overrides: list[str] | None = None,
-                base: dict[str, Any] | None = None) -> TrainConfig:
+def load_config(
+    path: str | Path | None, overrides: list[str] | None = None, base: dict[str, Any] | None = None
+) -> TrainConfig:
     """Read a YAML config (or start from ``base``, a saved config dict), apply ``key=value``
     overrides, check it, and expand ``${VAR}`` in its strings."""
     data: dict[str, Any] = dict(base or {})
@@ -263,8 +264,10 @@ def check(cfg: TrainConfig) -> None:
     if d.workers < 0:
         errs.append("data.workers: must be >= 0")
     if d.cache and d.cache_margin is not None and d.cache_margin < 2 * cfg.augment.reach() - 1e-6:
-        errs.append(f"data.cache_margin: {d.cache_margin} is smaller than the augmentations "
-                    f"reach ({2 * cfg.augment.reach():.2f}); raise it or set data.cache: false")
+        errs.append(
+            f"data.cache_margin: {d.cache_margin} is smaller than the augmentations "
+            f"reach ({2 * cfg.augment.reach():.2f}); raise it or set data.cache: false"
+        )
     if d.select_on not in ("synth", "real"):
         errs.append(f"data.select_on: {d.select_on!r} is not one of synth, real")
     if o.name not in OPTIMIZERS:

@@ -15,8 +15,9 @@ from synthmarks.fileio import write_text
 
 
 class RunLog:
-    def __init__(self, run_dir: Path, tensorboard: bool, resume_epoch: int = 0,
-                 resume_step: int = 0) -> None:
+    def __init__(
+        self, run_dir: Path, tensorboard: bool, resume_epoch: int = 0, resume_step: int = 0
+    ) -> None:
         self.csv_path = run_dir / "log.csv"
         self.rows: list[dict[str, Any]] = []
         if resume_epoch and self.csv_path.is_file():
@@ -27,8 +28,9 @@ class RunLog:
             from torch.utils.tensorboard import SummaryWriter
 
             # purge_step drops events a crashed run logged after its last checkpoint
-            self.writer = SummaryWriter(str(run_dir / "tb"),
-                                        purge_step=resume_step if resume_step else None)
+            self.writer = SummaryWriter(
+                str(run_dir / "tb"), purge_step=resume_step if resume_step else None
+            )
 
     def scalars(self, values: dict[str, float], step: int, prefix: str = "") -> None:
         if self.writer is not None:

@@ -46,8 +46,9 @@ from synthmarks.train.logs import RunLog
 class Trainer:
     """One training run. ``resume`` is a checkpoint with a ``train_state`` (usually last.pt)."""
 
-    def __init__(self, cfg: TrainConfig, resume: Path | None = None,
-                 overwrite: bool = False) -> None:
+    def __init__(
+        self, cfg: TrainConfig, resume: Path | None = None, overwrite: bool = False
+    ) -> None:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
         self.device = _device(cfg.runtime.device)
@@ -59,8 +60,9 @@ class Trainer:
         self._threads()
         self.state = read_checkpoint(resume) if resume else None
         if self.state is not None and "optimizer" not in self.state.get("train_state", {}):
-            raise SynthmarksError(f"{resume}: has no optimiser state to resume from "
-                                  "(resume from a run's last.pt)")
+            raise SynthmarksError(
+                f"{resume}: has no optimiser state to resume from (resume from a run's last.pt)"
+            )
 
         train, self.val_samples = self._load_samples()
         self.model = self._build_model(train).to(self.device)
@@ -70,8 +72,9 @@ class Trainer:
         self.steps_per_epoch = len(self.loader)
         self.optimizer = optim.build_optimizer(self.model, cfg.optim)
         self.amp_dtype = _amp_dtype(cfg.optim.amp, self.device)
-        self.scaler = torch.amp.GradScaler(self.device.type,
-                                          enabled=self.amp_dtype == torch.float16)
+        self.scaler = torch.amp.GradScaler(
+            self.device.type, enabled=self.amp_dtype == torch.float16
+        )
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         self.best: dict[str, Any] = {"metric": None, "value": math.inf, "epoch": None}
         self._rng_states: list[Any] | None = None
@@ -89,8 +92,10 @@ class Trainer:
     def _check_run_dir(self, resume: Path | None, overwrite: bool) -> None:
         last = self.run_dir / "last.pt"
         if resume is None and last.exists() and not overwrite:
-            raise SynthmarksError(f"{self.run_dir} already holds a run; pass --resume to continue "
-                                  "it, --overwrite to start again, or set another name")
+            raise SynthmarksError(
+                f"{self.run_dir} already holds a run; pass --resume to continue "
+                "it, --overwrite to start again, or set another name"
+            )
 
     def _threads(self) -> None:
         cv2.setNumThreads(1)  # crops are 128 px; OpenCV's thread pool only adds overhead
@@ -108,8 +113,9 @@ class Trainer:
         n = self.cfg.model.num_points
         short = [s for s in samples if len(s.points) < n]
         if short:
-            raise SynthmarksError(f"{short[0].image_path}: has {len(short[0].points)} points, "
-                                  f"model.num_points is {n}")
+            raise SynthmarksError(
+                f"{short[0].image_path}: has {len(short[0].points)} points, model.num_points is {n}"
+            )
         if d.val_real is not None:  # checked on every rank: only rank 0 reads it, later
             _path(d.val_real, "data.val_real")
         if d.val is not None:
@@ -134,8 +140,13 @@ class Trainer:
         if m.name not in MODEL_NAMES:
             raise SynthmarksError(f"model.name: {m.name!r} is not one of {', '.join(MODEL_NAMES)}")
         torch.manual_seed(self.cfg.seed)
-        shape = mean_target(train, m.input_size, self.cfg.data.crop_scale, m.num_points,
-                            self.cfg.data.mean_shape_samples)
+        shape = mean_target(
+            train,
+            m.input_size,
+            self.cfg.data.crop_scale,
+            m.num_points,
+            self.cfg.data.mean_shape_samples,
+        )
         kwargs = dict(m.kwargs)
         try:
             try:
@@ -153,19 +164,30 @@ class Trainer:
         init, m = self.cfg.init, self.cfg.model
         path = _path(checkpoint, "init.checkpoint")
         model, _ = load_model(path)
-        wrong = [f"{k} {model.config.get(k)!r}, not {v!r}" for k, v in
-                 (("name", m.name), ("input_size", m.input_size), ("num_points", m.num_points))
-                 if model.config.get(k) != v]
+        wrong = [
+            f"{k} {model.config.get(k)!r}, not {v!r}"
+            for k, v in (
+                ("name", m.name),
+                ("input_size", m.input_size),
+                ("num_points", m.num_points),
+            )
+            if model.config.get(k) != v
+        ]
         if wrong:
-            raise SynthmarksError(f"init.checkpoint: {path} has model " + ", ".join(wrong)
-                                  + "; the model section must describe it")
+            raise SynthmarksError(
+                f"init.checkpoint: {path} has model "
+                + ", ".join(wrong)
+                + "; the model section must describe it"
+            )
         if init.prune_ratio:
             before = sum(p.numel() for p in model.parameters())
             model = prune_model(model, init.prune_ratio)
             after = sum(p.numel() for p in model.parameters())
             if self.main:
-                tqdm.write(f"init: {path} pruned at {init.prune_ratio:g}: {before:,} -> "
-                           f"{after:,} parameters")
+                tqdm.write(
+                    f"init: {path} pruned at {init.prune_ratio:g}: {before:,} -> "
+                    f"{after:,} parameters"
+                )
         return model.train()
 
     def _loader(self, train: list[Sample]) -> tuple[DataLoader, EpochSampler]:
@@ -175,21 +197,33 @@ class Trainer:
         if d.cache:
             cache_dir = _path(d.cache_dir, "data.cache_dir", must_exist=False)
             if self.main:  # rank 0 writes it, the others then open the finished file
-                cache = ImageCache.build(train, cache_dir, size, d.crop_scale, cfg.cache_margin,
-                                         progress=cfg.log.progress)
+                cache = ImageCache.build(
+                    train,
+                    cache_dir,
+                    size,
+                    d.crop_scale,
+                    cfg.cache_margin,
+                    progress=cfg.log.progress,
+                )
             self.dist.barrier()
             if not self.main:
-                cache = ImageCache.build(train, cache_dir, size, d.crop_scale, cfg.cache_margin,
-                                         progress=False)
+                cache = ImageCache.build(
+                    train, cache_dir, size, d.crop_scale, cfg.cache_margin, progress=False
+                )
         augmenter = Augmenter(cfg.augment, size, d.crop_scale)
         dataset = LandmarkDataset(train, augmenter, cfg.model.num_points, cfg.seed, cache)
         sampler = EpochSampler(len(dataset), cfg.seed, True, self.dist.rank, self.dist.world_size)
         bs = cfg.optim.batch_size
         loader = DataLoader(
-            dataset, batch_size=bs, sampler=sampler, num_workers=d.workers,
+            dataset,
+            batch_size=bs,
+            sampler=sampler,
+            num_workers=d.workers,
             drop_last=sampler.per_rank() > bs,  # BatchNorm needs > 1 sample; tiny sets keep all
-            pin_memory=self.device.type == "cuda", persistent_workers=d.workers > 0,
-            worker_init_fn=_worker_init, prefetch_factor=4 if d.workers > 0 else None,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=d.workers > 0,
+            worker_init_fn=_worker_init,
+            prefetch_factor=4 if d.workers > 0 else None,
             # its own generator: starting an epoch's iterator must not draw from torch's global
             # RNG, whose state a mid-epoch resume restores
             generator=torch.Generator().manual_seed(cfg.seed),
@@ -211,8 +245,9 @@ class Trainer:
             self.model.load_state_dict(self.state["state_dict"])
             self.optimizer.load_state_dict(ts["optimizer"])
         except (RuntimeError, ValueError, KeyError) as exc:
-            raise SynthmarksError(f"cannot resume: checkpoint does not match the config ({exc})"
-                                  ) from None
+            raise SynthmarksError(
+                f"cannot resume: checkpoint does not match the config ({exc})"
+            ) from None
         if ts.get("scaler"):
             self.scaler.load_state_dict(ts["scaler"])
         self.epoch, self.step = int(ts["epoch"]), int(ts["step"])
@@ -242,15 +277,21 @@ class Trainer:
         except KeyboardInterrupt:
             if self.main and not self.dist.enabled and self.batch_in_epoch:
                 self._save(self.run_dir / "last.pt", metrics, full=True)
-                print(f"saved {self.run_dir / 'last.pt'} at epoch {self.epoch + 1}, batch "
-                      f"{self.batch_in_epoch}; continue with --resume")
+                print(
+                    f"saved {self.run_dir / 'last.pt'} at epoch {self.epoch + 1}, batch "
+                    f"{self.batch_in_epoch}; continue with --resume"
+                )
             raise
         finally:
             if log is not None:
                 log.close()
         if self.main:
-            summary = {"best": self.best, "final": metrics, "epochs": self.epoch,
-                       "steps": self.step}
+            summary = {
+                "best": self.best,
+                "final": metrics,
+                "epochs": self.epoch,
+                "steps": self.step,
+            }
             write_json(self.run_dir / "summary.json", summary)
         distributed.shutdown(self.dist)
         return metrics
@@ -268,9 +309,14 @@ class Trainer:
         sums: dict[str, float] = {}
         count, seen, t0 = 0, 0, time.perf_counter()
         waited, fetch_start = 0.0, t0  # time blocked on the loader: is it the bottleneck?
-        bar = tqdm(self.loader, desc=f"epoch {self.epoch + 1}/{cfg.schedule.epochs}",
-                   total=self.steps_per_epoch - self.batch_in_epoch, leave=False,
-                   disable=not (self.main and cfg.log.progress), dynamic_ncols=True)
+        bar = tqdm(
+            self.loader,
+            desc=f"epoch {self.epoch + 1}/{cfg.schedule.epochs}",
+            total=self.steps_per_epoch - self.batch_in_epoch,
+            leave=False,
+            disable=not (self.main and cfg.log.progress),
+            dynamic_ncols=True,
+        )
         for batch in bar:
             waited += time.perf_counter() - fetch_start
             lr = cfg.optim.lr * optim.lr_factor(self.step, self.steps_per_epoch, cfg.schedule)
@@ -296,24 +342,31 @@ class Trainer:
         stats["img_per_s"] = seen * self.dist.world_size / max(seconds, 1e-9)
         stats["epoch_s"] = seconds
         stats["data_wait"] = waited / max(seconds, 1e-9)  # fraction of the epoch
-        stats["lr"] = cfg.optim.lr * optim.lr_factor(max(self.step - 1, 0),
-                                                     self.steps_per_epoch, cfg.schedule)
+        stats["lr"] = cfg.optim.lr * optim.lr_factor(
+            max(self.step - 1, 0), self.steps_per_epoch, cfg.schedule
+        )
         return stats
 
-    def _step(self, net: torch.nn.Module, batch: dict[str, torch.Tensor]
-              ) -> tuple[float, dict[str, float]]:
+    def _step(
+        self, net: torch.nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[float, dict[str, float]]:
         x = to_model_input(batch["image"], INPUT_MEAN, INPUT_STD, self.device)
         target = batch["target"].to(self.device, non_blocking=True)
         vis = batch["visibility"].to(self.device) if self.cfg.optim.use_visibility else None
-        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
-                            enabled=self.amp_dtype is not None):
+        with torch.autocast(
+            self.device.type,
+            dtype=self.amp_dtype or torch.float32,
+            enabled=self.amp_dtype is not None,
+        ):
             out = self.net(x)
         out = {k: v.float() for k, v in out.items()}
         loss, parts = net.loss(out, target, vis)
         value = float(loss.detach())
         if not math.isfinite(value):
-            raise SynthmarksError(f"training diverged (loss {value}) at step {self.step}; "
-                                  "lower optim.lr or raise schedule.warmup_epochs")
+            raise SynthmarksError(
+                f"training diverged (loss {value}) at step {self.step}; "
+                "lower optim.lr or raise schedule.warmup_epochs"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         if self.cfg.optim.grad_clip > 0:
@@ -337,21 +390,32 @@ class Trainer:
         improved = do_val and value < self.best["value"]
         if improved:
             self.best = {"metric": metric_name, "value": value, "epoch": self.epoch}
-        row = {"epoch": self.epoch, "step": self.step, **train_stats, **val,
-               "best_" + (self.best["metric"] or "metric"): self.best["value"]}
+        row = {
+            "epoch": self.epoch,
+            "step": self.step,
+            **train_stats,
+            **val,
+            "best_" + (self.best["metric"] or "metric"): self.best["value"],
+        }
         if self.main:
             assert log is not None
             log.scalars(val, self.step, "")
-            log.scalars({"img_per_s": train_stats["img_per_s"], "loss": train_stats["loss"]},
-                        self.step, "epoch/")
+            log.scalars(
+                {"img_per_s": train_stats["img_per_s"], "loss": train_stats["loss"]},
+                self.step,
+                "epoch/",
+            )
             log.epoch(row)
             if improved:
                 self._save(self.run_dir / "best.pt", val, full=False)
             self._save(self.run_dir / "last.pt", val, full=True)
             shown = ", ".join(f"{k} {v:.4f}" for k, v in val.items() if k.endswith("_nme"))
-            tqdm.write(f"epoch {self.epoch}/{cfg.schedule.epochs}: loss "
-                       f"{train_stats['loss']:.4f}, {train_stats['img_per_s']:.0f} img/s"
-                       + (f", {shown}" if shown else "") + (" (best)" if improved else ""))
+            tqdm.write(
+                f"epoch {self.epoch}/{cfg.schedule.epochs}: loss "
+                f"{train_stats['loss']:.4f}, {train_stats['img_per_s']:.0f} img/s"
+                + (f", {shown}" if shown else "")
+                + (" (best)" if improved else "")
+            )
         self.dist.barrier()
         return row
 
@@ -363,10 +427,15 @@ class Trainer:
             self._save(path, {}, full=True, rng=states)
         self.dist.barrier()
 
-    def _save(self, path: Path, metrics: dict[str, Any], full: bool,
-              rng: list[Any] | None = None) -> None:
-        ts: dict[str, Any] = {"config": self.cfg.to_dict(), "epoch": self.epoch,
-                              "step": self.step, "best": self.best}
+    def _save(
+        self, path: Path, metrics: dict[str, Any], full: bool, rng: list[Any] | None = None
+    ) -> None:
+        ts: dict[str, Any] = {
+            "config": self.cfg.to_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "best": self.best,
+        }
         if full:
             ts |= {
                 "batch_in_epoch": self.batch_in_epoch,
@@ -375,29 +444,41 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "rng": rng if rng is not None else [torch.get_rng_state()],
             }
-        save_checkpoint(path, self.model, input_size=self.cfg.model.input_size,
-                        crop_scale=self.cfg.data.crop_scale, mean=INPUT_MEAN, std=INPUT_STD,
-                        num_points=self.cfg.model.num_points, metrics=metrics, train_state=ts)
+        save_checkpoint(
+            path,
+            self.model,
+            input_size=self.cfg.model.input_size,
+            crop_scale=self.cfg.data.crop_scale,
+            mean=INPUT_MEAN,
+            std=INPUT_STD,
+            num_points=self.cfg.model.num_points,
+            metrics=metrics,
+            train_state=ts,
+        )
 
 
-def train(cfg: TrainConfig, resume: Path | None = None, overwrite: bool = False
-          ) -> dict[str, Any]:
+def train(cfg: TrainConfig, resume: Path | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Run training to the end; returns the last epoch's log row."""
     return Trainer(cfg, resume, overwrite).fit()
 
 
 def hash_seed(*parts: int) -> int:
     """A 63-bit seed from integers (stable across processes, unlike ``hash``)."""
-    return int(np.random.SeedSequence(list(parts)).generate_state(2, np.uint32).view(np.uint64)[0]
-               >> 1)
+    return int(
+        np.random.SeedSequence(list(parts)).generate_state(2, np.uint32).view(np.uint64)[0] >> 1
+    )
 
 
-def _pick_metric(val: dict[str, Any], train_stats: dict[str, float],
-                 select_on: str = "synth") -> tuple[str, float]:
+def _pick_metric(
+    val: dict[str, Any], train_stats: dict[str, float], select_on: str = "synth"
+) -> tuple[str, float]:
     """best.pt follows the synthetic validation NME by default (choosing epochs on the real set
     would tune the model to it), the real set's with ``data.select_on: real``, else the loss."""
-    order = ("val_real_nme", "val_synth_nme") if select_on == "real" else ("val_synth_nme",
-                                                                           "val_real_nme")
+    order = (
+        ("val_real_nme", "val_synth_nme")
+        if select_on == "real"
+        else ("val_synth_nme", "val_real_nme")
+    )
     for key in order:
         if key in val and math.isfinite(val[key]):
             return key, float(val[key])

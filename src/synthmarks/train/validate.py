@@ -50,8 +50,14 @@ def prepare(name: str, samples: list[Sample], input_size: int, crop_scale: float
 
 
 @torch.no_grad()
-def validate(model: torch.nn.Module, data: EvalSet, mean: tuple, std: tuple,
-             device: torch.device, batch_size: int = 64) -> dict[str, Any]:
+def validate(
+    model: torch.nn.Module,
+    data: EvalSet,
+    mean: tuple,
+    std: tuple,
+    device: torch.device,
+    batch_size: int = 64,
+) -> dict[str, Any]:
     """``{"nme": ..., "nme_yaw_0_30": ..., ..., "nme_balanced": ...}`` (fractions; box norm)."""
     was_training = model.training
     model.eval()

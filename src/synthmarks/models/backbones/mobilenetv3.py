@@ -76,8 +76,9 @@ class InvertedResidual(nn.Module):
         if expand_conv is None:
             expand_conv = expand != in_ch
         if not expand_conv and expand != in_ch:
-            raise ValueError(f"a block without expand conv has {in_ch} hidden channels, "
-                             f"not {expand}")
+            raise ValueError(
+                f"a block without expand conv has {in_ch} hidden channels, not {expand}"
+            )
         layers: list[nn.Module] = []
         if expand_conv:
             layers.append(ConvBNAct(in_ch, expand, 1, act=act))
@@ -112,8 +113,10 @@ class MobileNetV3(nn.Module):
         super().__init__()
         specs = {"small": SMALL, "large": LARGE}[variant]
         if expand_channels is not None and len(expand_channels) != len(specs):
-            raise ValueError(f"expand_channels needs {len(specs)} values (one per block), "
-                             f"got {len(expand_channels)}")
+            raise ValueError(
+                f"expand_channels needs {len(specs)} values (one per block), "
+                f"got {len(expand_channels)}"
+            )
         stem_ch = make_divisible(16 * width_mult)
         layers: list[nn.Module] = [ConvBNAct(3, stem_ch, 3, 2, act="hswish")]
         in_ch, stride = stem_ch, 2
