@@ -46,7 +46,7 @@ def main() -> None:
     args = ap.parse_args()
     image = read_image(args.image or default_image())
     det = FaceDetector()
-    box = det.landmark_box(det.detect(image)[0].box)
+    box = det.detect(image)[0].landmark_box()
     lm = Landmarker(args.model)
     size = float(np.sqrt(np.prod(box[2:] - box[:2])))
     rng = np.random.default_rng(0)

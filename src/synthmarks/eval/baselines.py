@@ -9,7 +9,7 @@ until a method is loaded, so listing what is available costs nothing and never f
 Each method gets the crop or box that suits it best, so a comparison never handicaps it:
 dlib's 68-point shape predictor was trained on boxes from dlib's own HOG detector, so it gets the
 ground-truth landmark box mapped back to a HOG-style box (the inverse of
-:meth:`FaceDetector.landmark_box`); MediaPipe gets the square crop synthmarks models get around
+:meth:`Detection.landmark_box`); MediaPipe gets the square crop synthmarks models get around
 the same box and finds the face in it with its own detector.
 """
 
@@ -74,18 +74,19 @@ class DlibShapePredictor:
             )
         import dlib
 
-        from synthmarks.infer.detect import DetectorConfig
+        from synthmarks.infer.detect import BOX_MAP
 
         self._dlib = dlib
         self._predictor = dlib.shape_predictor(str(path))
-        self._cfg = DetectorConfig()
+        self._box_map = BOX_MAP["dlib"]
 
     def detector_box(self, box: np.ndarray) -> np.ndarray:
-        """Inverse of FaceDetector.landmark_box: the HOG-style box that the landmarks came from."""
+        """Inverse of Detection.landmark_box: the HOG-style box that the landmarks came from."""
+        (sx, sy), (kx, ky) = self._box_map
         x0, y0, x1, y1 = (float(v) for v in box)
-        w, h = (x1 - x0) / self._cfg.box_scale, (y1 - y0) / self._cfg.box_scale
-        cx = (x0 + x1) / 2 - self._cfg.box_shift[0] * w
-        cy = (y0 + y1) / 2 - self._cfg.box_shift[1] * h
+        w, h = (x1 - x0) / kx, (y1 - y0) / ky
+        cx = (x0 + x1) / 2 - sx * w
+        cy = (y0 + y1) / 2 - sy * h
         return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
 
     def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:

@@ -1,42 +1,124 @@
-"""Face detection for whole images and frames, offline from a plain install.
+"""Face detection for whole images and frames: where to look; landmarks always come from our models.
 
-Chosen by measurement on the real images of ../shared/data (docs/detection.md has the table and
-``benchmarks/bench_detect.py`` re-measures it): dlib's HOG detector (its weights are inside the
-dlib wheel) finds most frontal faces in a few ms; OpenCV's profile-face Haar cascade, run in both
-orientations only when HOG finds nothing, adds many of the profiles HOG misses. Without dlib,
-OpenCV's frontal + profile cascades are used: lower recall and slower. Landmarks always come from
-synthmarks' own models; a detector only says where to look.
+The default is OpenCV's YuNet (``cv2.FaceDetectorYN``, a 232 KB ONNX file found like the other
+assets, :mod:`synthmarks.locate`): on the real images of ../shared it finds more faces, profiles
+included, than dlib's HOG detector, in a third of its time, and gives five keypoints (eyes, nose,
+mouth corners) that de-rotate the landmark crop. Without the file, dlib's HOG detector (its model
+is inside the dlib wheel) with OpenCV's profile cascade as a fallback takes over, after a one-line
+notice; without dlib, OpenCV's frontal + profile cascades. docs/detection.md has the measurements
+(``benchmarks/bench_detect.py`` re-runs them).
+
+Every detector's own score (YuNet's confidence, HOG's SVM margin, a cascade's stage sum) is mapped
+to one face score in [0, 1]: the probability that such a detection is a face, fitted by logistic
+regression on the same measurements, so ``min_score=0.5`` means the same for every detector.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+import sys
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
+from synthmarks import locate
 from synthmarks.errors import SynthmarksError
+
+METHODS = ("auto", "yunet", "dlib", "haar")
+
+#: raw score -> face score: sigmoid(a * raw + b) per detector, fitted by
+#: ``benchmarks/bench_detect.py --calibrate`` (see docs/detection.md)
+CALIBRATION: dict[str, tuple[float, float]] = {
+    "yunet": (20.0, -12.0),
+    "dlib": (4.0, 0.5),
+    "haar-frontal": (1.0, 0.0),
+    "haar-profile": (1.0, 0.0),
+}
+#: raw scores below these never come back: YuNet's are junk there, and 0 is dlib's own threshold
+RAW_FLOOR = {"yunet": 0.3, "dlib": 0.0}
+#: longer image side each detector runs at, for still images and for video frames. HOG's window
+#: is 80 px, so stills get 1280 px for the small faces of group photos; YuNet finds every
+#: labelled face of ../shared/data/real-68pt at 640 px, and webcam faces at 320 px
+#: (docs/detection.md).
+WORK_SIZE = {
+    "still": {"yunet": 640, "dlib": 1280, "haar": 1280},
+    "video": {"yunet": 320, "dlib": 640, "haar": 640},
+}
+#: detector box -> approximate box of the 68 landmarks: centre shift and size factor (fractions
+#: of the box's width and height). dlib: medians over 732 HOG detections on 1500 faces of
+#: ``synthmarks synth --seed 1`` (shift 0.00, 0.07; size 0.86 x 0.92, used as 0.89 x 0.89);
+#: YuNet (whose box takes in the forehead): medians over its detections of the 100 Face
+#: Synthetics samples in ../shared (shift -0.005, 0.108; size 1.03 x 0.73).
+BOX_MAP: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
+    "yunet": ((0.0, 0.108), (1.03, 0.73)),
+    "dlib": ((0.0, 0.07), (0.89, 0.89)),
+    "haar-frontal": ((0.0, 0.07), (0.89, 0.89)),
+    "haar-profile": ((0.0, 0.07), (0.89, 0.89)),
+}
 
 
 @dataclass
 class Detection:
-    box: np.ndarray  # (4,) x0, y0, x1, y1 in image pixels
+    """A face box in image pixels (x0, y0, x1, y1), its face score in [0, 1] and, for YuNet,
+    five keypoints (5, 2): the eye on the image's left, the other eye, the nose tip, the mouth
+    corner on the image's left, the other corner."""
+
+    box: np.ndarray
     score: float
+    keypoints: np.ndarray | None = None
+    raw_score: float = 0.0
+    source: str = "dlib"  # which detector: a key of CALIBRATION and BOX_MAP
+
+    def landmark_box(self) -> np.ndarray:
+        """The approximate tight box of the face's 68 landmarks, which the models crop from.
+
+        Detector boxes sit higher than the landmarks (YuNet's takes in the forehead); the
+        landmarks' own box, found in a second pass, then corrects what this rough mapping leaves.
+        """
+        (sx, sy), (kx, ky) = BOX_MAP[self.source]
+        x0, y0, x1, y1 = (float(v) for v in self.box)
+        w, h = x1 - x0, y1 - y0
+        cx, cy = (x0 + x1) / 2 + sx * w, (y0 + y1) / 2 + sy * h
+        return np.array(
+            [cx - w * kx / 2, cy - h * ky / 2, cx + w * kx / 2, cy + h * ky / 2], np.float32
+        )
+
+    @property
+    def roll(self) -> float:
+        """In-plane rotation of the face in degrees (eye line against the horizontal), 0 when
+        the detector gives no keypoints."""
+        if self.keypoints is None:
+            return 0.0
+        (x0, y0), (x1, y1) = self.keypoints[0], self.keypoints[1]
+        return math.degrees(math.atan2(y1 - y0, x1 - x0))
 
 
 @dataclass
 class DetectorConfig:
-    """``method``: auto (dlib+haar-profile if dlib is installed, else haar), dlib, or haar."""
+    """``method``: auto (YuNet when its file is found, else dlib HOG, else Haar), yunet, dlib
+    (HOG, with the Haar profile cascade when HOG finds nothing) or haar; ``model``: the YuNet
+    file (else found as :func:`synthmarks.locate.find` says)."""
 
     method: str = "auto"
-    work_size: int = 640  # longer image side the detector runs at
-    min_face: int = 40  # smallest face, in work-size pixels
+    model: str | None = None
+    purpose: str = "video"  # or "still": picks the default work size
+    work_size: int | None = None  # longer image side the detector runs at (None: WORK_SIZE)
+    min_score: float = 0.5
+    min_face: int = 40  # smallest face for the Haar cascades, in work-size pixels
     profile_fallback: bool = True
-    #: detector box -> approximate landmark box: centre shift (fractions of the box size, x and y)
-    #: and size factor; see ``landmark_box``. Medians over 732 dlib detections on 1500 faces of
-    #: ``synthmarks synth --seed 1`` (landmark box vs HOG box: shift 0.00, 0.07; size 0.86 x 0.92).
-    box_shift: tuple[float, float] = (0.0, 0.07)
-    box_scale: float = 0.89
+    calibration: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(CALIBRATION))
+    raw_floor: dict[str, float] = field(default_factory=lambda: dict(RAW_FLOOR))
+
+
+_notified: set[str] = set()
+
+
+def notice(message: str) -> None:
+    """One line on stderr, once per process: a fallback the user should know about."""
+    if message not in _notified:
+        _notified.add(message)
+        print(f"synthmarks: {message}", file=sys.stderr)
 
 
 def _has_dlib() -> bool:
@@ -47,81 +129,128 @@ def _has_dlib() -> bool:
     return True
 
 
+def resolve_method(method: str, model: str | None = None) -> tuple[str, str | None]:
+    """(method, YuNet path) after ``auto`` has looked for the YuNet file, dlib and OpenCV."""
+    if method not in METHODS:
+        raise SynthmarksError(f"unknown detector {method!r} ({', '.join(METHODS)})")
+    if method in ("auto", "yunet"):
+        path = locate.find(locate.YUNET, model)
+        if path is not None:
+            return "yunet", str(path)
+        if method == "yunet":
+            raise SynthmarksError(
+                "the YuNet face detector was not found: run `synthmarks download yunet`, pass "
+                f"--detector-model PATH or set {locate.YUNET.env}"
+            )
+        fallback = "dlib HOG" if _has_dlib() else "OpenCV Haar cascades"
+        notice(
+            f"YuNet face detector not found (`synthmarks download yunet` fetches it); "
+            f"using {fallback}, which misses more faces"
+        )
+        return ("dlib" if _has_dlib() else "haar"), None
+    if method == "dlib" and not _has_dlib():
+        raise SynthmarksError("detector 'dlib' needs the dlib package (pip install dlib-bin)")
+    return method, None
+
+
 class FaceDetector:
     def __init__(self, cfg: DetectorConfig | None = None) -> None:
         self.cfg = cfg or DetectorConfig()
-        method = self.cfg.method
-        if method == "auto":
-            method = "dlib" if _has_dlib() else "haar"
-        if method not in ("dlib", "haar"):
-            raise SynthmarksError(f"unknown detector {method!r} (auto, dlib or haar)")
-        if method == "dlib" and not _has_dlib():
-            raise SynthmarksError("detector 'dlib' needs the dlib package (pip install dlib-bin)")
-        self.method = method
-        self._hog = None
-        if method == "dlib":
+        self.method, model_path = resolve_method(self.cfg.method, self.cfg.model)
+        if self.cfg.purpose not in WORK_SIZE:
+            raise SynthmarksError(f"detector purpose {self.cfg.purpose!r}: still or video")
+        self.work_size = self.cfg.work_size or WORK_SIZE[self.cfg.purpose][self.method]
+        self._yunet = self._hog = None
+        if self.method == "yunet":
+            try:
+                self._yunet = cv2.FaceDetectorYN.create(
+                    model_path, "", (320, 320), self.cfg.raw_floor["yunet"], 0.3, 5000
+                )
+            except cv2.error:
+                raise SynthmarksError(f"{model_path}: not a YuNet ONNX model") from None
+        elif self.method == "dlib":
             import dlib
 
             self._hog = dlib.get_frontal_face_detector()
         root = cv2.data.haarcascades
         self._frontal = cv2.CascadeClassifier(root + "haarcascade_frontalface_alt2.xml")
         self._profile = cv2.CascadeClassifier(root + "haarcascade_profileface.xml")
-        if self._profile.empty() or self._frontal.empty():
+        if self.method != "yunet" and (self._profile.empty() or self._frontal.empty()):
             raise SynthmarksError(
                 "OpenCV's Haar cascades are missing (opencv-python-headless<5 ships them)"
             )
 
-    def detect(self, image_rgb: np.ndarray) -> list[Detection]:
-        """All faces, largest first."""
-        gray = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
-        scale = min(1.0, self.cfg.work_size / max(gray.shape))
+    def detect(self, image_rgb: np.ndarray, min_score: float | None = None) -> list[Detection]:
+        """All faces of an RGB uint8 image with a face score >= ``min_score`` (default: the
+        config's), largest first."""
+        threshold = self.cfg.min_score if min_score is None else min_score
+        scale = min(1.0, self.work_size / max(image_rgb.shape[:2]))
         small = (
-            cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             if scale < 1
-            else gray
+            else image_rgb
         )
-        found: list[Detection] = []
-        if self._hog is not None:
-            rects, scores, _ = self._hog.run(small, 0, 0.0)
-            found = [
-                Detection(
-                    np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32), float(s)
-                )
-                for r, s in zip(rects, scores, strict=True)
-            ]
+        if self._yunet is not None:
+            found = self._run_yunet(small)
         else:
-            found = self._cascade(self._frontal, small, 1.0)
-        if not found and self.cfg.profile_fallback:
-            found = self._cascade(self._profile, small, 0.5) + self._cascade(
-                self._profile, small[:, ::-1], 0.5, mirrored=True
+            gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+            found = (
+                self._run_hog(gray)
+                if self._hog is not None
+                else self._cascade(self._frontal, gray, "haar-frontal")
             )
+            if not found and self.cfg.profile_fallback:
+                found = self._cascade(self._profile, gray, "haar-profile") + self._cascade(
+                    self._profile, gray[:, ::-1], "haar-profile", mirrored=True
+                )
+        a_b = self.cfg.calibration
         for d in found:
             d.box /= scale
-        return sorted(_nms(found), key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
+            if d.keypoints is not None:
+                d.keypoints /= scale
+            a, b = a_b[d.source]
+            d.score = float(1 / (1 + math.exp(-(a * d.raw_score + b))))
+        kept = [d for d in _nms(found) if d.score >= threshold]
+        return sorted(kept, key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
 
-    def landmark_box(self, box: np.ndarray) -> np.ndarray:
-        """Map a detector box to the tight box of the 68 landmarks that the models crop from.
+    def _run_yunet(self, rgb: np.ndarray) -> list[Detection]:
+        h, w = rgb.shape[:2]
+        self._yunet.setInputSize((w, h))
+        _, rows = self._yunet.detect(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        out = []
+        for r in rows if rows is not None else []:
+            x, y, bw, bh = (float(v) for v in r[:4])
+            box = np.array([x, y, x + bw, y + bh], np.float32)
+            kps = np.asarray(r[4:14], np.float32).reshape(5, 2)
+            out.append(Detection(box, 0.0, kps, float(r[14]), "yunet"))
+        return out
 
-        Detector boxes sit higher and tighter than the jaw line; the landmarks' own box, found in
-        a second pass, then corrects what this rough mapping leaves.
-        """
-        x0, y0, x1, y1 = (float(v) for v in box)
-        w, h = x1 - x0, y1 - y0
-        cx = (x0 + x1) / 2 + self.cfg.box_shift[0] * w
-        cy = (y0 + y1) / 2 + self.cfg.box_shift[1] * h
-        hw, hh = w * self.cfg.box_scale / 2, h * self.cfg.box_scale / 2
-        return np.array([cx - hw, cy - hh, cx + hw, cy + hh], np.float32)
+    def _run_hog(self, gray: np.ndarray) -> list[Detection]:
+        rects, scores, _ = self._hog.run(gray, 0, self.cfg.raw_floor["dlib"])
+        return [
+            Detection(
+                np.array([r.left(), r.top(), r.right(), r.bottom()], np.float32),
+                0.0,
+                None,
+                s,
+                "dlib",
+            )
+            for r, s in zip(rects, scores, strict=True)
+        ]
 
     def _cascade(
-        self, cascade: cv2.CascadeClassifier, gray: np.ndarray, score: float, mirrored: bool = False
+        self, cascade: cv2.CascadeClassifier, gray: np.ndarray, source: str, mirrored: bool = False
     ) -> list[Detection]:
         gray = np.ascontiguousarray(gray)
-        rects = cascade.detectMultiScale(gray, 1.15, 3, minSize=(self.cfg.min_face,) * 2)
+        rects, _, weights = cascade.detectMultiScale3(
+            gray, 1.15, 3, minSize=(self.cfg.min_face,) * 2, outputRejectLevels=True
+        )
         w = gray.shape[1]
         out = []
-        for x, y, bw, bh in rects if len(rects) else []:
+        for (x, y, bw, bh), s in zip(rects, np.ravel(weights), strict=True) if len(rects) else []:
             x0 = w - x - bw if mirrored else x
-            out.append(Detection(np.array([x0, y, x0 + bw, y + bh], np.float32), score))
+            box = np.array([x0, y, x0 + bw, y + bh], np.float32)
+            out.append(Detection(box, 0.0, None, float(s), source))
         return out
 
 

@@ -1,0 +1,122 @@
+"""Face detection: YuNet found like the other assets, the fallback, one score scale, keypoints."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from synthmarks import Landmarker, locate
+from synthmarks.data.readers import load_dataset
+from synthmarks.errors import SynthmarksError
+from synthmarks.eval.metrics import nme
+from synthmarks.infer import detect
+from synthmarks.infer.detect import DetectorConfig, FaceDetector
+from synthmarks.infer.landmarker import MIN_CONFIDENCE
+from synthmarks.landmarks import bounding_box
+
+
+@pytest.fixture(scope="module")
+def yunet(shared):
+    path = shared / "assets" / locate.YUNET.relpath
+    if not path.is_file():
+        pytest.skip(f"{path} not in the shared folder")
+    return path
+
+
+@pytest.fixture
+def no_assets(monkeypatch, tmp_path):
+    """No YuNet anywhere: an empty cache, no shared folder, no variable, no ../shared."""
+    monkeypatch.setenv("SYNTHMARKS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("SYNTHMARKS_SHARED", str(tmp_path / "none"))
+    monkeypatch.delenv(locate.YUNET.env, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_yunet_found_in_order(yunet, no_assets, monkeypatch, tmp_path):
+    assert locate.find(locate.YUNET) is None
+    cached = locate.YUNET.cached()
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(yunet.read_bytes())
+    assert locate.find(locate.YUNET) == cached
+    monkeypatch.setenv("SYNTHMARKS_SHARED", str(yunet.parents[2]))
+    assert locate.find(locate.YUNET) == yunet.parents[2] / "assets" / locate.YUNET.relpath
+    monkeypatch.setenv(locate.YUNET.env, str(cached))
+    assert locate.find(locate.YUNET) == cached
+    assert locate.find(locate.YUNET, yunet) == yunet  # the flag first
+    with pytest.raises(SynthmarksError, match="nope.onnx: no such file"):
+        locate.find(locate.YUNET, tmp_path / "nope.onnx")
+    monkeypatch.setenv(locate.YUNET.env, str(tmp_path / "gone.onnx"))
+    with pytest.raises(SynthmarksError, match="SYNTHMARKS_YUNET=.*gone.onnx: no such file"):
+        locate.find(locate.YUNET)
+
+
+def test_download_checks_the_bytes(yunet, tmp_path):
+    """The real download code, on a file:// URL (no network here)."""
+    asset = locate.Asset(**{**locate.YUNET.__dict__, "url": yunet.as_uri()})
+    dest = locate.download(asset, tmp_path)
+    assert dest == tmp_path / asset.relpath and locate.sha256_of(dest) == asset.sha256
+    wrong = locate.Asset(**{**asset.__dict__, "relpath": "x/y.onnx", "sha256": "0" * 64})
+    with pytest.raises(SynthmarksError, match="not the expected file"):
+        locate.download(wrong, tmp_path)
+    assert not (tmp_path / "x/y.onnx").exists()
+
+
+def test_fallback_says_so_once(no_assets, capsys, monkeypatch):
+    monkeypatch.setattr(detect, "_notified", set())
+    assert FaceDetector().method == "dlib"
+    assert FaceDetector().method == "dlib"
+    err = capsys.readouterr().err
+    assert err.count("YuNet face detector not found") == 1 and err.count("\n") == 1
+    with pytest.raises(SynthmarksError, match="synthmarks download yunet"):
+        FaceDetector(DetectorConfig(method="yunet"))
+
+
+def test_yunet_finds_every_face_of_the_12_panel_photo(yunet, shared):
+    photo = shared / "data/real-68pt/helen-afw-train/18489332_4.jpg"
+    faces = Landmarker(detector_model=yunet).detect(photo)  # a path is an image too
+    assert len(faces) == 12
+    assert FaceDetector(DetectorConfig(method="yunet", model=str(yunet))).method == "yunet"
+
+
+@pytest.mark.parametrize("method", ["yunet", "dlib", "haar"])
+def test_scores_are_face_scores(method, yunet, shared):
+    cfg = DetectorConfig(method=method, model=str(yunet))
+    det = FaceDetector(cfg)
+    samples = load_dataset(shared / "data/aflw2000-3d-dev", limit=12)
+    every = [d for s in samples for d in det.detect(s.load_image(), min_score=0.0)]
+    assert every and all(0.0 <= d.score <= 1.0 for d in every)
+    strict = [d for s in samples for d in det.detect(s.load_image(), min_score=0.9)]
+    assert len(strict) == sum(d.score >= 0.9 for d in every)
+
+
+def test_keypoints_cut_tilted_faces_upright(yunet, shared):
+    """A face turned 50 degrees in the image: YuNet's eyes give the roll, and the landmarks of the
+    upright crop beat those of the plain crop."""
+    s = next(s for s in load_dataset(shared / "data/aflw2000-3d-dev", limit=20) if abs(s.yaw) < 20)
+    img = s.load_image()
+    h, w = img.shape[:2]
+    M = cv2.getRotationMatrix2D((w / 2, h / 2), 50, 1.0)
+    rotated = cv2.warpAffine(img, M, (w, h), borderMode=cv2.BORDER_REFLECT)
+    truth = s.points @ M[:, :2].T + M[:, 2]
+    (x0, y0), (x1, y1) = truth[36:42].mean(0), truth[42:48].mean(0)
+    lm = Landmarker(detector_model=yunet)
+    dets = lm.detector.detect(rotated)
+    assert dets and abs(dets[0].roll - np.degrees(np.arctan2(y1 - y0, x1 - x0))) < 10
+    upright = lm.faces([rotated], [dets[:1]])[0][0]
+    dets[0].keypoints = None  # no keypoints: the plain crop
+    plain = lm.faces([rotated], [dets[:1]])[0][0]
+    e_up, e_plain = (nme(f.landmarks[None], truth[None], "box")[0] for f in (upright, plain))
+    assert e_up < 0.1 and e_up < e_plain
+    assert np.allclose(upright.box, bounding_box(upright.landmarks))
+
+
+def test_landmark_confidence_rejects_non_faces(yunet):
+    """A patch of noise handed over as a face: the landmark model does not take it for one."""
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (240, 320, 3), dtype=np.uint8)
+    lm = Landmarker(detector_model=yunet)
+    fake = detect.Detection(np.array([100, 60, 200, 180], np.float32), 0.9, source="yunet")
+    face = lm.faces([noise], [[fake]])[0][0]
+    assert face.confidence < MIN_CONFIDENCE
+    assert lm.detect(np.full((240, 320, 3), 127, np.uint8)) == []
