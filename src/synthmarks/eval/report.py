@@ -89,7 +89,9 @@ def worst_sheet(
         face = viz.draw_landmarks(face, crop.apply(M, preds[i]), viz.RED, radius=2)
         tiles.append(face)
         labels.append(f"{samples[i].name} {100 * errors[i]:.1f}%")
-    return viz.contact_sheet(tiles, cols=min(8, len(tiles)), labels=labels, tile=tile)
+    sheet = viz.contact_sheet(tiles, cols=min(8, len(tiles)), labels=labels, tile=tile)
+    legend = [(viz.GREEN, "ground truth"), (viz.RED, "prediction")]
+    return viz.add_legend(sheet, legend, note="caption: image, NME")
 
 
 def write_outputs(

@@ -11,27 +11,40 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from synthmarks.data import crop
 from synthmarks.errors import SynthmarksError
+from synthmarks.infer.images import COLORS, to_rgb
 from synthmarks.landmarks import FLIP_PERMUTATION, NUM_POINTS, bounding_box
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
-#: longer image side the face detector of :meth:`Landmarker.detect` works at
-STILL_DETECT_SIZE = 1280
+#: landmark confidence below which a detection is not taken for a face (docs/detection.md)
+MIN_CONFIDENCE = 0.35
+#: faces tilted more than this (degrees, from the detector's eye keypoints) are cut out upright
+UPRIGHT_ROLL = 15.0
 
 
 @dataclass
 class Face:
-    """One face found in an image: its box, the detector's score, 68 points and their confidence."""
+    """One face found in an image.
+
+    ``box`` is the tight box of the 68 landmarks (x0, y0, x1, y1), the same box in every output;
+    ``score`` the face detector's face score in [0, 1] (the same scale for every detector,
+    :mod:`synthmarks.infer.detect`); ``confidence`` the landmark model's mean per-point confidence
+    and ``point_confidence`` the 68 of them, in [0, 1]; ``pose`` (pitch, yaw, roll) in degrees for
+    models that predict it, else None.
+    """
 
     box: np.ndarray  # (4,) x0, y0, x1, y1
     score: float
     landmarks: np.ndarray  # (68, 2) float32 image pixels
-    confidence: float  # mean per-point confidence of the landmark model, in [0, 1]
+    confidence: float
+    point_confidence: np.ndarray | None = None  # (68,) float32
+    pose: np.ndarray | None = None
 
 
 class CropPredictor:
@@ -85,13 +98,15 @@ class CropPredictor:
 
 
 class Landmarker:
-    """68-point landmarks for faces in RGB uint8 images.
+    """68-point landmarks for faces in images.
 
-    ``backend`` is ``"auto"`` (ONNX Runtime when installed, else PyTorch), ``"onnx"`` or
-    ``"torch"``;
-    ``threads`` = 1 is fastest for one face at a time on a laptop CPU; ``detector`` picks the face
-    detector of :meth:`detect` (auto, dlib or haar; see :mod:`synthmarks.infer.detect`);
-    ``flip_tta`` averages each face with its mirror image (more accurate, twice the model time).
+    Images may be paths, PIL images or numpy arrays (grey, RGB, RGBA; 8- or 16-bit), RGB unless
+    ``color="bgr"`` (arrays from ``cv2.imread``). ``backend`` is ``"auto"`` (ONNX Runtime when
+    installed, else PyTorch), ``"onnx"`` or ``"torch"``; ``threads`` = 1 is fastest for one face at
+    a time on a laptop CPU; ``detector`` picks the face detector of :meth:`detect` (auto, yunet,
+    dlib or haar; ``detector_model`` is the YuNet file, else found as
+    :func:`synthmarks.locate.find` says); ``flip_tta`` averages each face with its mirror image
+    (more accurate, twice the model time).
     """
 
     def __init__(
@@ -101,14 +116,21 @@ class Landmarker:
         threads: int | None = 1,
         detector: str = "auto",
         flip_tta: bool = False,
+        color: str = "rgb",
+        detector_model: str | Path | None = None,
     ) -> None:
+        if color not in COLORS:
+            raise SynthmarksError(f"color must be 'rgb' or 'bgr', not {color!r}")
         self.predictor = _load(model, backend, threads)
         if flip_tta:
             if not isinstance(self.predictor, CropPredictor):
                 raise SynthmarksError(f"{model}: flip_tta needs a neural model")
             self.predictor.flip_tta = True
-        self.name = str(model) if model is not None else "synthmarks-default"
+        self.name = model_name(model)
+        self.version = model_version(model)
+        self.color = color
         self.detector_method = detector
+        self.detector_model = None if detector_model is None else str(detector_model)
         self._detector: Any = None
 
     @property
@@ -117,72 +139,189 @@ class Landmarker:
         if self._detector is None:
             from synthmarks.infer.detect import DetectorConfig, FaceDetector
 
-            # Still images get a 1280 px working size: faces in group photos are small
-            # (real-68pt recall 0.885 vs 0.654 at 640, 48 vs 19 ms per image,
-            # benchmarks/bench_detect.py); video keeps 640 px and tracks between detections.
             self._detector = FaceDetector(
-                DetectorConfig(method=self.detector_method, work_size=STILL_DETECT_SIZE)
+                DetectorConfig(
+                    method=self.detector_method,
+                    model=self.detector_model,
+                    purpose="still",
+                )
             )
         return self._detector
 
-    def predict(self, image: np.ndarray, box: np.ndarray | tuple) -> np.ndarray:
+    def image(self, image: Any) -> np.ndarray:
+        """Any accepted image as the RGB uint8 (H, W, 3) array the model sees."""
+        return to_rgb(image, self.color)
+
+    def predict(self, image: Any, box: np.ndarray | tuple) -> np.ndarray:
         """(68, 2) float32 points in image pixels for one face box (x0, y0, x1, y1)."""
         return self.predict_batch([image], np.asarray(box, np.float32)[None])[0]
 
-    def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray | list) -> np.ndarray:
+    def predict_batch(self, images: list[Any], boxes: np.ndarray | list) -> np.ndarray:
         """(B, 68, 2) for B (image, box) pairs; images may repeat (several faces in one picture)."""
+        return self.predict_with_scores(images, boxes)[0]
+
+    def predict_with_scores(
+        self, images: list[Any], boxes: np.ndarray | list
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(B, 68, 2) points and (B, 68) per-point confidences in [0, 1] (all 1.0 for models
+        without scores, like the mean shape)."""
+        return self._predict(_as_rgb_list(images, self.color), boxes)
+
+    def _predict(
+        self, rgb: list[np.ndarray], boxes: np.ndarray | list
+    ) -> tuple[np.ndarray, np.ndarray]:
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-        if len(images) != len(boxes):
-            raise ValueError(f"{len(images)} images but {len(boxes)} boxes")
-        for img in images:
-            _check_image(img)
-        if not len(images):
-            return np.zeros((0, NUM_POINTS, 2), np.float32)
-        return self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
+        if len(rgb) != len(boxes):
+            raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
+        if not len(boxes):
+            return np.zeros((0, NUM_POINTS, 2), np.float32), np.zeros((0, NUM_POINTS), np.float32)
+        if hasattr(self.predictor, "predict_with_scores"):
+            pts, scores = self.predictor.predict_with_scores(rgb, boxes)
+            return pts[:, :NUM_POINTS], scores[:, :NUM_POINTS]
+        pts = self.predictor.predict_batch(rgb, boxes)[:, :NUM_POINTS]
+        return pts, np.ones(pts.shape[:2], np.float32)
 
     def predict_with_confidence(
-        self, images: list[np.ndarray], boxes: np.ndarray | list
+        self, images: list[Any], boxes: np.ndarray | list
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(B, 68, 2) points and (B,) face confidences: the mean of the per-point scores
-        (1.0 for models without scores, like the mean shape)."""
-        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-        if not len(boxes):
-            return np.zeros((0, NUM_POINTS, 2), np.float32), np.zeros(0, np.float32)
-        if hasattr(self.predictor, "predict_with_scores"):
-            pts, scores = self.predictor.predict_with_scores(list(images), boxes)
-            return pts[:, :NUM_POINTS], scores[:, :NUM_POINTS].mean(axis=1)
-        pts = self.predictor.predict_batch(list(images), boxes)[:, :NUM_POINTS]
-        return pts, np.ones(len(pts), np.float32)
+        """(B, 68, 2) points and (B,) face confidences: the mean of the per-point scores."""
+        pts, scores = self.predict_with_scores(images, boxes)
+        return pts, scores.mean(axis=1)
 
     def refine(
-        self, images: list[np.ndarray], boxes: np.ndarray | list, passes: int = 2
+        self, images: list[Any], boxes: np.ndarray | list, passes: int = 2
     ) -> tuple[np.ndarray, np.ndarray]:
         """Predict from rough boxes, then again from the box of the predicted points: the second
-        crop matches what the model was trained on, whatever box the first came from."""
-        pts, conf = self.predict_with_confidence(images, boxes)
+        crop matches what the model was trained on, whatever box the first came from.
+        Returns points (B, 68, 2) and per-point confidences (B, 68)."""
+        return self._refine(_as_rgb_list(images, self.color), boxes, passes)
+
+    def _refine(
+        self, rgb: list[np.ndarray], boxes: np.ndarray | list, passes: int = 2
+    ) -> tuple[np.ndarray, np.ndarray]:
+        pts, scores = self._predict(rgb, boxes)
         for _ in range(passes - 1):
-            pts, conf = self.predict_with_confidence(images, [bounding_box(p) for p in pts])
-        return pts, conf
+            pts, scores = self._predict(rgb, [bounding_box(p) for p in pts])
+        return pts, scores
 
-    def detect(self, image: np.ndarray) -> list[Face]:
-        """Every face in an RGB uint8 image, largest first; no face is an empty list."""
-        _check_image(image)
-        dets = self.detector.detect(image)
-        if not dets:
-            return []
-        boxes = np.stack([self.detector.landmark_box(d.box) for d in dets])
-        pts, conf = self.refine([image] * len(dets), boxes)
-        return [Face(d.box, d.score, p, float(c)) for d, p, c in zip(dets, pts, conf, strict=True)]
+    def detect(
+        self, image: Any, min_score: float = 0.5, min_confidence: float = MIN_CONFIDENCE
+    ) -> list[Face]:
+        """Every face in an image, largest first; no face is an empty list.
+
+        A face needs a detector score >= ``min_score`` and a landmark confidence >=
+        ``min_confidence``: the landmark model, which has seen only faces, rejects most of what
+        a detector mistakes for one (docs/detection.md)."""
+        return self.detect_batch([image], min_score, min_confidence)[0]
+
+    def detect_batch(
+        self, images: list[Any], min_score: float = 0.5, min_confidence: float = MIN_CONFIDENCE
+    ) -> list[list[Face]]:
+        """:meth:`detect` for several images, with one landmark-model batch for all their faces."""
+        rgb = _as_rgb_list(images, self.color)
+        dets = [self.detector.detect(img, min_score) for img in rgb]
+        faces = self.faces(rgb, dets)
+        return [[f for f in fs if f.confidence >= min_confidence] for fs in faces]
+
+    def faces(self, images: list[np.ndarray], detections: list[list[Any]]) -> list[list[Face]]:
+        """Landmarks for given detections (one list per RGB image), none dropped.
+
+        A face tilted by more than ``UPRIGHT_ROLL`` degrees is cut out upright first, so the model
+        sees it as it saw its training faces: tilted by its detector keypoints' eye line (YuNet's
+        are good to about 35 degrees), then, where the predicted eyes say otherwise, by theirs."""
+        jobs = [
+            (i, img, d)
+            for i, (img, ds) in enumerate(zip(images, detections, strict=True))
+            for d in ds
+        ]
+        out: list[list[Face]] = [[] for _ in images]
+        if not jobs:
+            return out
+        crops = [img for _, img, _ in jobs]
+        rolls = np.array([d.roll for _, _, d in jobs], np.float64)
+        pts, scores = self._upright_refine(
+            crops, np.stack([d.landmark_box() for *_, d in jobs]), rolls
+        )
+        eyes = np.array([eye_roll(p) for p in pts])
+        again = np.flatnonzero(
+            (np.abs(eyes - rolls) > UPRIGHT_ROLL) & (np.abs(eyes) > UPRIGHT_ROLL)
+        )
+        if len(again):
+            boxes = np.stack([_upright_box(pts[k], eyes[k]) for k in again])
+            pts[again], scores[again] = self._upright_refine(
+                [crops[k] for k in again], boxes, eyes[again]
+            )
+        for (i, _, d), p, s in zip(jobs, pts, scores, strict=True):
+            out[i].append(Face(bounding_box(p).astype(np.float32), d.score, p, float(s.mean()), s))
+        return out
+
+    def _upright_refine(
+        self, images: list[np.ndarray], boxes: np.ndarray, rolls: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`refine` with each face cut out upright where its roll is over UPRIGHT_ROLL
+        (``boxes`` then give the centre in the image and the size in the face's own frame)."""
+        crops, local, back = list(images), boxes.copy(), {}
+        for k in np.flatnonzero(np.abs(rolls) > UPRIGHT_ROLL):
+            crops[k], local[k], back[k] = _upright(images[k], boxes[k], float(rolls[k]))
+        pts, scores = self._refine(crops, local)
+        for k, inverse in back.items():
+            pts[k] = pts[k] @ inverse[:, :2].T + inverse[:, 2]
+        return pts, scores
 
 
-def _check_image(image: np.ndarray) -> None:
-    if (
-        not isinstance(image, np.ndarray)
-        or image.dtype != np.uint8
-        or image.ndim != 3
-        or image.shape[2] != 3
-    ):
-        raise ValueError("images must be RGB uint8 arrays of shape (H, W, 3)")
+def eye_roll(points: np.ndarray) -> float:
+    """In-plane rotation of a face in degrees: its eye line (centres of 36-41, 42-47) against the
+    horizontal, the same measure as :attr:`Detection.roll`."""
+    (x0, y0), (x1, y1) = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+    return float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+
+
+def _upright_box(points: np.ndarray, roll: float) -> np.ndarray:
+    """The box of the points in the face's upright frame, centred where it lies in the image."""
+    centre = points.mean(axis=0)
+    to_up = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0)
+    box = bounding_box(points @ to_up[:, :2].T + to_up[:, 2])
+    mid = cv2.invertAffineTransform(to_up) @ np.append((box[:2] + box[2:]) / 2, 1.0)
+    half = (box[2:] - box[:2]) / 2
+    return np.concatenate([mid - half, mid + half]).astype(np.float32)
+
+
+def _upright(
+    image: np.ndarray, box: np.ndarray, roll: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An upright patch around a tilted face (twice its box), the box in the patch, and the
+    2x3 matrix taking patch pixels back to image pixels."""
+    centre = (box[:2] + box[2:]) / 2
+    side = 2.0 * float(max(box[2] - box[0], box[3] - box[1]))
+    size = max(8, int(np.ceil(side)))
+    to_patch = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0)
+    to_patch[:, 2] += size / 2 - centre
+    patch = cv2.warpAffine(image, to_patch, (size, size), flags=cv2.INTER_LINEAR)
+    half = (box[2:] - box[:2]) / 2
+    local = np.concatenate([size / 2 - half, size / 2 + half]).astype(np.float32)
+    return patch, local, cv2.invertAffineTransform(to_patch)
+
+
+def model_name(model: str | Path | None) -> str:
+    """What results call the model: its file name, the mean-shape spec, or the released one."""
+    if model is None:
+        return "synthmarks-default"
+    return str(model) if str(model).startswith("mean-shape") else Path(model).name
+
+
+def model_version(model: str | Path | None) -> str:
+    """The package version for the released model and the mean shape; for a model file, the
+    first 12 hex digits of its sha256 (two files of one name are told apart)."""
+    from synthmarks import __version__
+    from synthmarks.locate import sha256_of
+
+    if model is None or str(model).startswith("mean-shape"):
+        return __version__
+    return sha256_of(Path(model))[:12]
+
+
+def _as_rgb_list(images: list[Any], color: str) -> list[np.ndarray]:
+    return [to_rgb(img, color) for img in images]
 
 
 def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthmarks.infer.detect import FaceDetector, iou
-from synthmarks.infer.landmarker import Face, Landmarker
+from synthmarks.infer.landmarker import MIN_CONFIDENCE, Face, Landmarker
 from synthmarks.infer.smooth import OneEuroConfig, OneEuroFilter
 from synthmarks.landmarks import bounding_box
 
@@ -23,7 +23,9 @@ from synthmarks.landmarks import bounding_box
 @dataclass
 class TrackerConfig:
     redetect_every: int = 10
-    min_confidence: float = 0.25
+    min_confidence: float = 0.25  # a track ends below this landmark confidence
+    new_face_confidence: float = MIN_CONFIDENCE  # a detection becomes a track from this one
+    min_score: float = 0.5  # detector face score of a new face
     max_faces: int = 8
     new_face_iou: float = 0.3  # a detection overlapping a track less than this is a new face
     smoothing: OneEuroConfig = field(default_factory=OneEuroConfig)
@@ -33,10 +35,14 @@ class TrackerConfig:
 class Track:
     id: int
     points: np.ndarray  # raw (unsmoothed) points of the last frame
-    confidence: float
-    score: float
+    scores: np.ndarray  # their per-point confidences
+    score: float  # the face score of the last detection that matched this track
     filter: OneEuroFilter
     smoothed: np.ndarray | None = None
+
+    @property
+    def confidence(self) -> float:
+        return float(self.scores.mean())
 
     @property
     def box(self) -> np.ndarray:
@@ -49,7 +55,11 @@ class TrackedFace(Face):
 
 
 class FaceTracker:
-    """Feed frames in order with their timestamps; get back the tracked faces of each."""
+    """Feed frames in order with their timestamps; get back the tracked faces of each.
+
+    Each face's ``box`` is the box of its (smoothed) landmarks and its ``score`` the face score of
+    the latest detection that matched it, as in :meth:`Landmarker.detect`.
+    """
 
     def __init__(
         self,
@@ -67,11 +77,11 @@ class FaceTracker:
 
     def update(self, frame: np.ndarray, t: float) -> list[TrackedFace]:
         if self.tracks:
-            pts, conf = self.lm.predict_with_confidence(
+            pts, scores = self.lm.predict_with_scores(
                 [frame] * len(self.tracks), [tr.box for tr in self.tracks]
             )
-            for tr, p, c in zip(self.tracks, pts, conf, strict=True):
-                tr.points, tr.confidence = p, float(c)
+            for tr, p, s in zip(self.tracks, pts, scores, strict=True):
+                tr.points, tr.scores = p, s
             self.tracks = [tr for tr in self.tracks if tr.confidence >= self.cfg.min_confidence]
             self._drop_duplicates()
         if not self.tracks or self.frame_index % self.cfg.redetect_every == 0:
@@ -79,32 +89,32 @@ class FaceTracker:
         self.frame_index += 1
         faces = []
         for tr in self.tracks:
-            box = tr.box
-            tr.smoothed = tr.filter(tr.points, t, scale=float(np.sqrt(np.prod(box[2:] - box[:2]))))
-            faces.append(TrackedFace(box, tr.score, tr.smoothed, tr.confidence, tr.id))
+            size = float(np.sqrt(np.prod(tr.box[2:] - tr.box[:2])))
+            tr.smoothed = tr.filter(tr.points, t, scale=size)
+            box = bounding_box(tr.smoothed).astype(np.float32)
+            faces.append(
+                TrackedFace(box, tr.score, tr.smoothed, tr.confidence, tr.scores, None, tr.id)
+            )
         return faces
 
     def _add_new_faces(self, frame: np.ndarray) -> None:
         self.detections_run += 1
-        dets = self.detector.detect(frame)
-        room = self.cfg.max_faces - len(self.tracks)
-        new = [
-            d
-            for d in dets
-            if all(
-                iou(self.detector.landmark_box(d.box), tr.box) < self.cfg.new_face_iou
-                for tr in self.tracks
-            )
-        ][: max(room, 0)]
+        new = []
+        for d in self.detector.detect(frame, self.cfg.min_score):
+            overlaps = [(iou(d.landmark_box(), tr.box), tr) for tr in self.tracks]
+            best = max(overlaps, key=lambda o: o[0], default=(0.0, None))
+            if best[1] is not None and best[0] >= self.cfg.new_face_iou:
+                best[1].score = d.score  # the face seen again: its score is today's
+            else:
+                new.append(d)
+        new = new[: max(self.cfg.max_faces - len(self.tracks), 0)]
         if not new:
             return
-        boxes = np.stack([self.detector.landmark_box(d.box) for d in new])
-        pts, conf = self.lm.refine([frame] * len(new), boxes)
-        for d, p, c in zip(new, pts, conf, strict=True):
-            if c >= self.cfg.min_confidence:
-                self.tracks.append(
-                    Track(next(self._ids), p, float(c), d.score, OneEuroFilter(self.cfg.smoothing))
-                )
+        for d, face in zip(new, self.lm.faces([frame], [new])[0], strict=True):
+            if face.confidence >= self.cfg.new_face_confidence:
+                filt = OneEuroFilter(self.cfg.smoothing)
+                pc = face.point_confidence
+                self.tracks.append(Track(next(self._ids), face.landmarks, pc, d.score, filt))
         self._drop_duplicates()
 
     def _drop_duplicates(self) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +15,9 @@ from synthmarks import fileio, viz
 from synthmarks.errors import SynthmarksError
 from synthmarks.infer.detect import DetectorConfig, FaceDetector
 from synthmarks.infer.landmarker import Landmarker
-from synthmarks.infer.results import CSV_HEADER, csv_rows, face_record
+from synthmarks.infer.results import csv_rows, image_record, model_fields, write_csv
 from synthmarks.infer.smooth import OneEuroConfig
+from synthmarks.infer.sources import is_file_source, open_source
 from synthmarks.infer.track import FaceTracker, TrackerConfig
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
@@ -36,17 +35,8 @@ class VideoStats:
         return self.frames / max(self.seconds, 1e-9)
 
 
-def open_video(path: Path) -> cv2.VideoCapture:
-    if not path.is_file():
-        raise SynthmarksError(f"{path}: no such video file")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise SynthmarksError(f"{path}: cannot be opened as a video")
-    return cap
-
-
 def annotate_video(
-    src: Path,
+    src: str | int | Path,
     dst: Path,
     model: str | None = None,
     backend: str = "auto",
@@ -55,22 +45,31 @@ def annotate_video(
     csv_path: Path | None = None,
     json_path: Path | None = None,
     draw: bool = True,
+    fps_counter: bool = True,
+    boxes: bool = True,
+    detector_model: str | None = None,
+    progress: bool = True,
 ) -> VideoStats:
-    """Annotate ``src`` into ``dst`` (written atomically); returns frame, face and timing counts."""
+    """Annotate ``src`` (a file, URL, device path or camera index) into ``dst`` (written
+    atomically); returns frame, face and timing counts."""
     suffix = dst.suffix.lower()
     if suffix not in FOURCC:
         raise SynthmarksError(f"{dst}: output must be one of {', '.join(FOURCC)}")
-    cap = open_video(src)
+    if is_file_source(src) and dst.resolve() == Path(str(src)).expanduser().resolve():
+        raise SynthmarksError(f"{dst}: is the input video; write the annotated copy elsewhere")
+    cap = open_source(src)
     fps_in = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     ok, frame = cap.read()
     if not ok:
         raise SynthmarksError(f"{src}: no frames could be decoded")
     lm = Landmarker(model, backend=backend)
-    track = FaceTracker(lm, FaceDetector(DetectorConfig(method=detector)), tracker)
+    cfg = DetectorConfig(method=detector, model=detector_model, purpose="video")
+    track = FaceTracker(lm, FaceDetector(cfg), tracker)
+    h, w = frame.shape[:2]
+    source, model_info = str(src), model_fields(lm)
     records: list[dict[str, Any]] = []
     rows: list[list[Any]] = []
-    h, w = frame.shape[:2]
     faces_seen = 0
     with fileio.atomic_path(dst) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*FOURCC[suffix]), fps_in, (w, h))
@@ -78,19 +77,19 @@ def annotate_video(
             raise SynthmarksError(f"{dst}: cannot write a video here")
         start = time.perf_counter()
         index = 0
-        with tqdm(total=total, desc="video", unit="frame") as bar:
+        with tqdm(total=total, desc="video", unit="frame", disable=not progress) as bar:
             while ok:
                 rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
                 faces = track.update(rgb, index / fps_in)
                 faces_seen += len(faces)
                 if draw:
-                    elapsed = time.perf_counter() - start
-                    out = viz.draw_faces(rgb, faces, fps=(index + 1) / max(elapsed, 1e-9))
+                    fps = (index + 1) / max(time.perf_counter() - start, 1e-9)
+                    out = viz.draw_faces(rgb, faces, fps=fps if fps_counter else None, boxes=boxes)
                     writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
-                if json_path:
-                    records.append({"frame": index, "faces": [face_record(f) for f in faces]})
-                if csv_path:
-                    rows += csv_rows(src.name, index, faces)
+                if json_path or csv_path:
+                    rec = image_record(source, (w, h), faces, model_info)
+                    records.append({"frame": index, "faces": rec["faces"]})
+                    rows += csv_rows(rec, index)
                 index += 1
                 bar.update()
                 ok, frame = cap.read()
@@ -98,11 +97,10 @@ def annotate_video(
         writer.release()
     cap.release()
     if json_path:
-        fileio.write_json(json_path, {"video": str(src), "fps": fps_in, "frames": records})
+        head = {"source": source, "fps": fps_in, "width": w, "height": h, **model_info}
+        fileio.write_json(json_path, {**head, "frames": records})
     if csv_path:
-        buf = io.StringIO()
-        csv.writer(buf).writerows([CSV_HEADER, *rows])
-        fileio.write_text(csv_path, buf.getvalue())
+        write_csv(csv_path, rows)
     return VideoStats(index, faces_seen, seconds, track.detections_run)
 
 
