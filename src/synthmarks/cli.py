@@ -2,7 +2,8 @@
 
 Each stage keeps its arguments in a light ``<stage>/cli.py`` module (``add_arguments(parser)`` and
 ``run(args) -> int``) that imports its heavy dependencies only when run, so ``synthmarks --help``
-stays instant. User errors (:class:`SynthmarksError`) become one line on stderr and exit status 2.
+stays instant. User errors (:class:`SynthmarksError`) become one line on stderr and exit status 2,
+and so does a stage whose optional dependencies are not installed (it names the extra to add).
 """
 
 from __future__ import annotations
@@ -24,6 +25,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "live": ("synthmarks.infer.live_cli", "show webcam landmarks in a window"),
     "export": ("synthmarks.infer.export_cli", "export a checkpoint to ONNX (optionally int8)"),
     "bench": ("synthmarks.bench", "time the models, detector and video pipeline on this machine"),
+    "download": (
+        "synthmarks.locate",
+        "fetch a public file synthmarks can use (the YuNet detector)",
+    ),
+}
+
+#: optional modules -> the extra that installs them (`pip install synthmarks` is inference only)
+EXTRAS = {
+    "torch": "train",
+    "onnx": "train",
+    "yaml": "train",
+    "tensorboard": "train",
+    "scipy": "eval",
+    "matplotlib": "eval",
+    "moderngl": "synth",
+    "skimage": "synth",
+    "face_recognition_models": "compare",
 }
 
 
@@ -57,6 +75,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except SynthmarksError as exc:
         print(f"synthmarks {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        top = (exc.name or "").split(".")[0]
+        if top not in EXTRAS:
+            raise
+        extra = EXTRAS[top]
+        print(
+            f"synthmarks {args.command}: error: needs {top}, which the inference-only install "
+            f"leaves out: pip install 'synthmarks[{extra}]'",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"synthmarks {args.command}: interrupted", file=sys.stderr)

@@ -16,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         type=Path,
         metavar="YAML",
-        help="training config (see configs/); optional with --resume PATH",
+        help="config: a YAML file or a shipped name (tiny, release...); optional with --resume",
     )
     parser.add_argument(
         "--set",
@@ -68,7 +68,10 @@ def run(args: argparse.Namespace) -> int:
             base = state["config"]
     if args.config is None and base is None:
         raise SynthmarksError("--config is required (or --resume CHECKPOINT)")
-    cfg = load_config(args.config, args.overrides, base)
+    from synthmarks import configs
+
+    config = configs.resolve(args.config) if args.config is not None else None
+    cfg = load_config(config, args.overrides, base)
     if args.resume == "last":
         resume = cfg.run_dir / "last.pt"
         if not resume.is_file():
