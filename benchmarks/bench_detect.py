@@ -29,6 +29,8 @@ from synthmarks.infer.landmarker import MIN_CONFIDENCE, Landmarker
 from synthmarks.landmarks import bounding_box
 
 SETS = ("aflw2000-3d-dev", "afw-68pt", "real-68pt")
+#: raw floors for --calibrate: low enough to see the detectors' junk
+CALIBRATION_FLOOR = {"yunet": 0.05, "dlib": -1.5}
 BINS = ((0, 30), (30, 60), (60, 1e9))
 DETECTORS = {
     "YuNet (default)": DetectorConfig(method="yunet"),
@@ -106,6 +108,74 @@ def logistic_fit(raw: np.ndarray, label: np.ndarray) -> tuple[float, float]:
     return float(w[0]), float(w[1])
 
 
+def yaw_of(sample, k: float) -> float:
+    if sample.yaw is not None:
+        return abs(sample.yaw)
+    return k * float(np.degrees(np.arcsin(min(1.0, abs(asymmetry(sample.points))))))
+
+
+def measure(det: FaceDetector, lm: Landmarker, sets: dict, negatives: list, k: float) -> list:
+    """Markdown rows: recall per set and |yaw| bin, for the detector alone (face score >= 0.5) and
+    for the whole pipeline (then landmark confidence >= MIN_CONFIDENCE), ms per image; false
+    positives on the face-free images."""
+    rows = []
+    for set_name, samples in sets.items():
+        hits, piped, yaws, times = [], [], [], []
+        for s in samples:
+            img = s.load_image()
+            t0 = time.perf_counter()
+            dets = det.detect(img)
+            times.append(time.perf_counter() - t0)
+            faces = lm.faces([img], [dets])[0]
+            hits.append(found([d.box for d in dets], s.points))
+            piped.append(found([f.box for f in faces if f.confidence >= MIN_CONFIDENCE], s.points))
+            yaws.append(yaw_of(s, k))
+        h, p, y = np.array(hits), np.array(piped), np.array(yaws)
+        cells = [f"{h.mean():.3f} / {p.mean():.3f}"]
+        for lo, hi in BINS:
+            m = (y >= lo) & (y < hi)
+            cells.append(f"{h[m].mean():.3f} / {p[m].mean():.3f} ({m.sum()})" if m.any() else "-")
+        rows.append([set_name, *cells, f"{1000 * np.median(times):.1f}"])
+    fp_det = fp_pipe = 0
+    for img in negatives:
+        dets = det.detect(img)
+        fp_det += len(dets)
+        fp_pipe += sum(f.confidence >= MIN_CONFIDENCE for f in lm.faces([img], [dets])[0])
+    return rows, (fp_det, fp_pipe)
+
+
+def calibrate(cfg: DetectorConfig, lm: Landmarker, sets: dict, negatives: list) -> None:
+    """Print each detector's raw score -> face score fit and the landmark confidences of faces and
+    non-faces, from every detection down to a low raw floor."""
+    det = FaceDetector(
+        DetectorConfig(**{**cfg.__dict__, "purpose": "still", "raw_floor": CALIBRATION_FLOOR})
+    )
+    raws, labels, sources, conf = [], [], [], {True: [], False: []}
+    labelled = [(s.load_image(), s.points, n) for n in SETS[:2] for s in sets[n]]
+    for img, pts, set_name in labelled + [(img, None, "") for img in negatives]:
+        dets = det.detect(img, min_score=0.0)
+        dets += det.profiles(img) if cfg.method == "haar" else []
+        for d, f in zip(dets, lm.faces([img], [dets])[0], strict=True):
+            is_face = pts is not None and found([d.box], pts)
+            if is_face or set_name != "afw-68pt":  # AFW crops may hold a neighbour's face
+                raws.append(d.raw_score), labels.append(is_face), sources.append(d.source)
+                conf[is_face].append(f.confidence)
+    raw, lab, src = np.array(raws), np.array(labels, float), np.array(sources)
+    for source in sorted(set(sources)):
+        m = src == source
+        a, b = logistic_fit(raw[m], lab[m])
+        print(
+            f"  CALIBRATION[{source!r}] = ({a:.3f}, {b:.3f})  # {m.sum()} detections, "
+            f"{int(lab[m].sum())} faces"
+        )
+    for is_face, q in ((True, [1, 2, 5, 50]), (False, [50, 90, 95, 99])):
+        pct = np.percentile(conf[is_face], q).round(3)
+        print(
+            f"  landmark confidence of {'faces' if is_face else 'non-faces'}, percentiles {q}: "
+            f"{pct} ({len(conf[is_face])})"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument(
@@ -118,91 +188,27 @@ def main() -> None:
     sets = {name: load_dataset(args.shared / "data" / name) for name in SETS}
     k, err = fit_yaw(sets["aflw2000-3d-dev"])
     print(
-        f"yaw estimate from points: |yaw| = {k:.2f} asin|asym| (AFLW2000-3D median error {err:.1f} deg)"
+        f"|yaw| from the points: {k:.2f} asin|asymmetry| (AFLW2000-3D median error {err:.1f} deg)"
     )
     negatives = face_free_images(args.shared)
     lm = Landmarker()
-    print(
-        f"\n| detector | set | recall | \\|yaw\\| < 30 | 30-60 | >= 60 | pipeline recall "
-        f"| ms/img |\n|---|---|---|---|---|---|---|---|"
-    )
-    fp_rows = []
+    if args.calibrate:
+        for method in ("yunet", "dlib", "haar"):
+            print(method)
+            calibrate(DetectorConfig(method=method), lm, sets, negatives)
+        return
+    head = "| detector | set | recall | \\|yaw\\| < 30 | 30-60 | >= 60 | ms/img |"
+    print(f"\n{head}\n|---|---|---|---|---|---|---|")
+    fp = []
     for name, cfg in DETECTORS.items():
-        floor = {"yunet": 0.05, "dlib": -1.5} if args.calibrate else cfg.raw_floor
-        det = FaceDetector(
-            DetectorConfig(**{**cfg.__dict__, "purpose": args.purpose, "raw_floor": floor})
-        )
-        lm._detector = det
-        raws, labels, sources, conf_face, conf_other = [], [], [], [], []
-        for set_name, samples in sets.items():
-            hits, piped, yaws, times = [], [], [], []
-            for s in samples:
-                img = s.load_image()
-                t0 = time.perf_counter()
-                dets = det.detect(img, min_score=0.0)
-                times.append(time.perf_counter() - t0)
-                faces = lm.faces([img], [dets])[0]
-                kept = [d for d in dets if d.score >= 0.5]
-                hits.append(found([d.box for d in kept], s.points))
-                ok = [f.box for f in faces if f.score >= 0.5 and f.confidence >= MIN_CONFIDENCE]
-                piped.append(found(ok, s.points))
-                if set_name == "aflw2000-3d-dev":
-                    for f in faces:
-                        (conf_face if found([f.box], s.points) else conf_other).append(f.confidence)
-                yaw = (
-                    s.yaw
-                    if s.yaw is not None
-                    else k * np.degrees(np.arcsin(min(1, abs(asymmetry(s.points)))))
-                )
-                yaws.append(abs(yaw))
-                if set_name != "real-68pt":  # group photos: an unlabelled face is no mistake
-                    for d in dets:
-                        is_face = found([d.box], s.points)
-                        if is_face or set_name == "aflw2000-3d-dev":
-                            (
-                                raws.append(d.raw_score),
-                                labels.append(is_face),
-                                sources.append(d.source),
-                            )
-            h, y = np.array(hits), np.array(yaws)
-            bins = [
-                f"{h[(y >= lo) & (y < hi)].mean():.3f} ({((y >= lo) & (y < hi)).sum()})"
-                for lo, hi in BINS
-            ]
-            print(
-                f"| {name} | {set_name} | {h.mean():.3f} | {' | '.join(bins)} | "
-                f"{np.mean(piped):.3f} | {1000 * np.median(times):.1f} |"
-            )
-        fp_det = fp_pipe = 0
-        for img in negatives:
-            dets = det.detect(img, min_score=0.0)
-            for d in dets:
-                raws.append(d.raw_score), labels.append(False), sources.append(d.source)
-            faces = lm.faces([img], [dets])[0]
-            conf_other += [f.confidence for f in faces]
-            fp_det += sum(d.score >= 0.5 for d in dets)
-            fp_pipe += sum(f.score >= 0.5 and f.confidence >= MIN_CONFIDENCE for f in faces)
-        fp_rows.append((name, fp_det, fp_pipe))
-        if args.calibrate:
-            q = [0, 1, 5, 50]
-            print(
-                f"  landmark confidence, faces: percentiles {q}: {np.percentile(conf_face, q).round(3)}"
-            )
-            if conf_other:
-                q = [50, 95, 99, 100]
-                print(
-                    f"  landmark confidence, non-faces ({len(conf_other)}): percentiles {q}: {np.percentile(conf_other, q).round(3)}"
-                )
-            raw, lab, src = np.array(raws), np.array(labels, float), np.array(sources)
-            for source in sorted(set(sources)):
-                m = src == source
-                a, b = logistic_fit(raw[m], lab[m])
-                print(
-                    f"  CALIBRATION[{source!r}] = ({a:.3f}, {b:.3f})  ({m.sum()} detections, {int(lab[m].sum())} faces)"
-                )
-    print(f"\nfalse positives on {len(negatives)} face-free images (detector / pipeline)")
+        det = FaceDetector(DetectorConfig(**{**cfg.__dict__, "purpose": args.purpose}))
+        rows, counts = measure(det, lm, sets, negatives, k)
+        for row in rows:
+            print(f"| {name} | {' | '.join(row)} |")
+        fp.append((name, *counts))
+    print(f"\nfalse positives on {len(negatives)} face-free images\n")
     print("| detector | detector alone | after the landmark check |\n|---|---|---|")
-    for name, a, b in fp_rows:
+    for name, a, b in fp:
         print(f"| {name} | {a} | {b} |")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from synthmarks.infer.predict_cli import add_backend_argument
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -41,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--worst", type=int, default=16, help="faces in each worst-case contact sheet (0: no sheet)"
     )
-    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    add_backend_argument(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,16 +27,20 @@ from synthmarks.errors import SynthmarksError
 
 METHODS = ("auto", "yunet", "dlib", "haar")
 
-#: raw score -> face score: sigmoid(a * raw + b) per detector, fitted by
-#: ``benchmarks/bench_detect.py --calibrate`` (see docs/detection.md)
+#: raw score -> face score: sigmoid(a * raw + b), the probability that a detection with that raw
+#: score is a face, faces and non-faces weighted equally. Fitted by logistic regression on every
+#: detection of ``benchmarks/bench_detect.py --calibrate`` (AFLW2000-3D dev, AFW, face-free
+#: images; docs/detection.md): YuNet 1032 detections (554 faces), HOG 1778 (891), Haar frontal
+#: 400 (393: too few non-faces for a sharp fit), Haar profile 48 (42).
 CALIBRATION: dict[str, tuple[float, float]] = {
-    "yunet": (20.0, -12.0),
-    "dlib": (4.0, 0.5),
-    "haar-frontal": (1.0, 0.0),
-    "haar-profile": (1.0, 0.0),
+    "yunet": (9.479, -4.585),
+    "dlib": (2.390, 2.141),
+    "haar-frontal": (0.505, -28.122),
+    "haar-profile": (1.290, -1.557),
 }
-#: raw scores below these never come back: YuNet's are junk there, and 0 is dlib's own threshold
-RAW_FLOOR = {"yunet": 0.3, "dlib": 0.0}
+#: raw scores below these never come back: face score about 0.1 for YuNet, 0.18 for HOG (the
+#: lowest raw score the calibration saw)
+RAW_FLOOR = {"yunet": 0.25, "dlib": -1.5}
 #: longer image side each detector runs at, for still images and for video frames. HOG's window
 #: is 80 px, so stills get 1280 px for the small faces of group photos; YuNet finds every
 #: labelled face of ../shared/data/real-68pt at 640 px, and webcam faces at 320 px
@@ -191,27 +195,40 @@ class FaceDetector:
             else image_rgb
         )
         if self._yunet is not None:
-            found = self._run_yunet(small)
+            found = self._scored(self._run_yunet(small), scale)
         else:
             gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-            found = (
+            found = self._scored(
                 self._run_hog(gray)
                 if self._hog is not None
-                else self._cascade(self._frontal, gray, "haar-frontal")
+                else self._cascade(self._frontal, gray, "haar-frontal"),
+                scale,
             )
-            if not found and self.cfg.profile_fallback:
-                found = self._cascade(self._profile, gray, "haar-profile") + self._cascade(
-                    self._profile, gray[:, ::-1], "haar-profile", mirrored=True
-                )
-        a_b = self.cfg.calibration
+            if self.cfg.profile_fallback and not any(d.score >= threshold for d in found):
+                found += self._scored(self._profiles(gray), scale)
+        kept = [d for d in _nms(found) if d.score >= threshold]
+        return sorted(kept, key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
+
+    def profiles(self, image_rgb: np.ndarray) -> list[Detection]:
+        """The profile cascade alone, both ways round, scored, none dropped (for calibration)."""
+        scale = min(1.0, self.work_size / max(image_rgb.shape[:2]))
+        small = cv2.resize(image_rgb, None, fx=scale, fy=scale) if scale < 1 else image_rgb
+        return self._scored(self._profiles(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)), scale)
+
+    def _profiles(self, gray: np.ndarray) -> list[Detection]:
+        return self._cascade(self._profile, gray, "haar-profile") + self._cascade(
+            self._profile, gray[:, ::-1], "haar-profile", mirrored=True
+        )
+
+    def _scored(self, found: list[Detection], scale: float) -> list[Detection]:
+        """Detections in image pixels, with their face scores (see CALIBRATION)."""
         for d in found:
             d.box /= scale
             if d.keypoints is not None:
                 d.keypoints /= scale
-            a, b = a_b[d.source]
+            a, b = self.cfg.calibration[d.source]
             d.score = float(1 / (1 + math.exp(-(a * d.raw_score + b))))
-        kept = [d for d in _nms(found) if d.score >= threshold]
-        return sorted(kept, key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
+        return found
 
     def _run_yunet(self, rgb: np.ndarray) -> list[Detection]:
         h, w = rgb.shape[:2]

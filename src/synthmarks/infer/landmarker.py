@@ -1,8 +1,9 @@
 """The public API: ``Landmarker(model).predict(image, box) -> (68, 2)`` in image pixels.
 
-A Landmarker crops each face box to the model's square input, runs the model and maps the points
-back. ``model`` is a checkpoint (.pt), an exported .onnx file, ``"mean-shape"`` /
-``"mean-shape:PATH"`` (the reference floor), or None for the released model shipped in the package.
+A Landmarker holds a :class:`~synthmarks.infer.engine.CropEngine` (crop each face box to the
+model's square input, run the model, map the points back) and a face detector. ``model`` is a
+checkpoint (.pt), an exported .onnx file, ``"mean-shape"`` / ``"mean-shape:PATH"`` (the reference
+floor), or None for the released model shipped in the package.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from synthmarks.data import crop
 from synthmarks.errors import SynthmarksError
+from synthmarks.infer.engine import CropEngine
 from synthmarks.infer.images import COLORS, to_rgb
-from synthmarks.landmarks import FLIP_PERMUTATION, NUM_POINTS, bounding_box
+from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
@@ -47,66 +48,19 @@ class Face:
     pose: np.ndarray | None = None
 
 
-class CropPredictor:
-    """Crop -> runner -> map back, batched. Shared by every neural backend.
-
-    ``flip_tta`` also runs each crop mirrored and averages the two predictions (the mirrored one
-    relabelled with the flip permutation): about 0.13 NME points better on the AFLW2000-3D dev
-    split for twice the model time (docs/experiments.md), so it is an option, not the default.
-    """
-
-    def __init__(self, runner: Any, flip_tta: bool = False) -> None:
-        self.runner = runner
-        self.flip_tta = flip_tta
-        meta = runner.meta
-        self.input_size = int(meta["input_size"])
-        self.crop_scale = float(meta["crop_scale"])
-
-    def crops(
-        self, images: list[np.ndarray], boxes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(B, S, S, 3) uint8 crops of the faces, as the model was trained to see them, and the
-        crop squares' centres (B, 2) and sides (B,) that map the points back."""
-        s = self.input_size
-        centres, sides = crop.box_square(boxes, self.crop_scale)
-        batch = np.empty((len(images), s, s, 3), np.uint8)
-        for i, img in enumerate(images):
-            batch[i] = crop.warp(img, crop.crop_matrix(centres[i], sides[i], s), s)
-        return batch, centres, sides
-
-    def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
-        return self.predict_with_scores(images, boxes)[0]
-
-    def predict_with_scores(
-        self, images: list[np.ndarray], boxes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Points (B, N, 2) in image pixels and per-point confidences (B, N) in [0, 1]."""
-        batch, centres, sides = self.crops(images, boxes)
-        if self.flip_tta:
-            pts01, scores = self._flip_averaged(batch)
-        else:
-            pts01, scores = self.runner(batch)
-        return crop.from_unit_square(pts01, centres, sides), np.asarray(scores, np.float32)
-
-    def _flip_averaged(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        b = len(batch)
-        pts, scores = self.runner(np.concatenate([batch, batch[:, :, ::-1]]))
-        perm = FLIP_PERMUTATION[: pts.shape[1]]
-        mirrored = pts[b:, perm]
-        mirrored[..., 0] = 1.0 - mirrored[..., 0]  # crop units: pixel p <-> (p + 0.5) / S
-        return (pts[:b] + mirrored) / 2, (scores[:b] + scores[b:, perm]) / 2
-
-
 class Landmarker:
     """68-point landmarks for faces in images.
 
     Images may be paths, PIL images or numpy arrays (grey, RGB, RGBA; 8- or 16-bit), RGB unless
-    ``color="bgr"`` (arrays from ``cv2.imread``). ``backend`` is ``"auto"`` (ONNX Runtime when
-    installed, else PyTorch), ``"onnx"`` or ``"torch"``; ``threads`` = 1 is fastest for one face at
-    a time on a laptop CPU; ``detector`` picks the face detector of :meth:`detect` (auto, yunet,
-    dlib or haar; ``detector_model`` is the YuNet file, else found as
-    :func:`synthmarks.locate.find` says); ``flip_tta`` averages each face with its mirror image
-    (more accurate, twice the model time).
+    ``color="bgr"`` (arrays from ``cv2.imread``). ``backend`` says what runs the model: ``"auto"``
+    follows the file (ONNX Runtime for .onnx, PyTorch for .pt; for the released model, ONNX Runtime
+    when installed), ``"torch"``, or ``"onnx"``, which for a .pt checkpoint exports it in memory
+    first (a few seconds, once; a file made by ``synthmarks export`` loads in a fraction of that).
+    ``threads`` sets ONNX Runtime's threads (1 is fastest for one face at a time on a laptop CPU);
+    PyTorch keeps the process's own setting, which a library object has no business changing.
+    ``detector`` picks the face detector of :meth:`detect` (auto, yunet, dlib or haar;
+    ``detector_model`` is the YuNet file, else found as :func:`synthmarks.locate.find` says);
+    ``flip_tta`` averages each face with its mirror image (more accurate, twice the model time).
     """
 
     def __init__(
@@ -123,7 +77,7 @@ class Landmarker:
             raise SynthmarksError(f"color must be 'rgb' or 'bgr', not {color!r}")
         self.predictor = _load(model, backend, threads)
         if flip_tta:
-            if not isinstance(self.predictor, CropPredictor):
+            if not isinstance(self.predictor, CropEngine):
                 raise SynthmarksError(f"{model}: flip_tta needs a neural model")
             self.predictor.flip_tta = True
         self.name = model_name(model)
@@ -332,7 +286,8 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
 
         return MeanShape.from_spec(model)
     if model is None:
-        model = DEFAULT_ONNX if backend != "torch" and _has_onnxruntime() else DEFAULT_CHECKPOINT
+        onnx = backend == "onnx" or (backend == "auto" and _has_onnxruntime())
+        model = DEFAULT_ONNX if onnx else DEFAULT_CHECKPOINT
         if not Path(model).is_file():
             raise SynthmarksError(f"{model}: the released model is missing from this install")
     path = Path(model)
@@ -343,14 +298,14 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
     if path.suffix == ".onnx":
         if backend == "torch":
             raise SynthmarksError(f"{path}: an ONNX file needs the onnx backend")
-        return CropPredictor(OnnxRunner(path, threads))
-    if backend == "onnx" or (backend == "auto" and _has_onnxruntime()):
+        return CropEngine(OnnxRunner(path, threads))
+    if backend == "onnx":  # asked for: export the checkpoint in memory
         from synthmarks.infer.export import onnx_bytes
 
-        runner_t = TorchRunner(path, threads)
-        model_bytes = onnx_bytes(runner_t.module.model, runner_t.meta)
-        return CropPredictor(OnnxRunner(model_bytes, threads, runner_t.meta))
-    return CropPredictor(TorchRunner(path, threads))
+        torch_runner = TorchRunner.load(path)
+        model_bytes = onnx_bytes(torch_runner.model, torch_runner.meta)
+        return CropEngine(OnnxRunner(model_bytes, threads, torch_runner.meta))
+    return CropEngine(TorchRunner.load(path))
 
 
 def _has_onnxruntime() -> bool:

@@ -18,7 +18,7 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp", ".tif", ".ti
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by predict, video and live."""
     p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    add_backend_argument(p)
     p.add_argument(
         "--detector",
         default="auto",
@@ -42,6 +42,17 @@ def add_drawing_arguments(p: argparse.ArgumentParser, fps: bool = False) -> None
     p.add_argument("--no-box", action="store_true", help="draw the points only, no box or score")
     if fps:
         p.add_argument("--no-fps", action="store_true", help="no frame-rate counter on the frames")
+
+
+def add_backend_argument(p: argparse.ArgumentParser) -> None:
+    """``--backend``, as ``Landmarker(backend=...)`` takes it (also used by eval)."""
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=["auto", "onnx", "torch"],
+        help="what runs the model: auto follows the file (.onnx: ONNX Runtime, .pt: PyTorch); "
+        "onnx on a .pt exports it in memory first",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -19,6 +19,7 @@ Input
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -108,16 +109,24 @@ def export_onnx(
     s = model.input_size
     dummy = torch.zeros(1, 3, s, s) if example is None else example
     try:
-        torch.onnx.export(
-            PointsModule(model),
-            (dummy,),
-            path,
-            input_names=["image"],
-            output_names=["points", "scores"],
-            dynamic_axes={"image": {0: "batch"}, "points": {0: "batch"}, "scores": {0: "batch"}},
-            opset_version=opset_version,
-            dynamo=False,
-        )
+        with warnings.catch_warnings():
+            # the tracer warns that tensors made from Python numbers (the input normalisation's
+            # mean and std) become constants of the graph: here they are constants by design
+            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+            torch.onnx.export(
+                PointsModule(model),
+                (dummy,),
+                path,
+                input_names=["image"],
+                output_names=["points", "scores"],
+                dynamic_axes={
+                    "image": {0: "batch"},
+                    "points": {0: "batch"},
+                    "scores": {0: "batch"},
+                },
+                opset_version=opset_version,
+                dynamo=False,
+            )
     finally:
         model.train(was_training)
 
