@@ -97,3 +97,16 @@ def test_wheel_and_sdist_carry_configs_and_licence(tmp_path):
         members = tar.getnames()
     assert any(m.endswith("/LICENSE") for m in members)
     assert any(m.endswith("src/synthmarks/configs/tiny.yaml") for m in members)
+
+
+def test_configs_ship_in_the_package(tmp_path, monkeypatch):
+    from synthmarks import configs
+
+    monkeypatch.chdir(tmp_path)  # far from the checkout's configs/ link
+    tiny = configs.resolve("tiny")
+    assert tiny.is_file() and tiny.parent == configs.HERE
+    assert (
+        configs.resolve("experiments/aug_none.yaml") == configs.HERE / "experiments/aug_none.yaml"
+    )
+    assert configs.resolve("nope") == Path("nope")  # the loader says it is missing
+    assert "tiny" in configs.names() and (REPO / "configs/tiny.yaml").resolve() == tiny

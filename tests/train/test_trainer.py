@@ -3,6 +3,7 @@ interrupted (between or inside epochs) and resumed ends with exactly the same we
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,14 @@ def run_cli(*args: str) -> int:
     return main(["train", "--config", str(TINY), *args])
 
 
-def test_trains_and_writes_a_landmarker_checkpoint(tiny_overrides, tmp_path):
+def test_trains_and_writes_a_landmarker_checkpoint(tiny_overrides, tmp_path, capsys):
     sets = [f"--set={s}" for s in tiny_overrides + ["schedule.epochs=4", "data.cache=true"]]
-    assert run_cli(*sets) == 0
+    assert main(["train", "--config", "tiny", *sets]) == 0  # a shipped config, by name
     run = tmp_path / "runs" / "tiny"
+    out = capsys.readouterr().out
+    assert re.search(r"epoch 1/4: .*val_synth_nme \d+\.\d\d %", out)  # percent, as eval prints
+    assert re.search(r"done in .* best val_synth_nme \d+\.\d\d % at epoch \d", out)
+    assert f"next: synthmarks eval --model {run / 'best.pt'}" in out
     for name in ("best.pt", "last.pt", "log.csv", "config.yaml", "summary.json"):
         assert (run / name).is_file(), name
     rows = (run / "log.csv").read_text().splitlines()

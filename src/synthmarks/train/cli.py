@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from pathlib import Path
 
 
@@ -79,5 +80,31 @@ def run(args: argparse.Namespace) -> int:
 
     from synthmarks.train.trainer import train
 
+    start = time.perf_counter()
     train(cfg, resume, args.overwrite)
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, once
+        print(end_summary(cfg.run_dir, time.perf_counter() - start))
     return 0
+
+
+def end_summary(run_dir: Path, seconds: float) -> str:
+    """What a finished run leaves and what to do next: best epoch and metric (NME in percent,
+    as ``eval`` prints it), the files, the time, and the ``eval`` command for the best model."""
+    import json
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    best = summary.get("best") or {}
+    metric, value = best.get("metric"), best.get("value")
+    if metric and metric.endswith("_nme") and value is not None:
+        shown = f"{metric} {100 * value:.2f} % at epoch {best.get('epoch')}"
+    elif metric and value is not None:
+        shown = f"{metric} {value:.4f} at epoch {best.get('epoch')}"
+    else:
+        shown = "no validation ran"
+    minutes = seconds / 60
+    return (
+        f"done in {minutes:.1f} min ({summary.get('epochs')} epochs): best {shown}\n"
+        f"  {run_dir / 'best.pt'}, {run_dir / 'last.pt'}, {run_dir / 'log.csv'}, "
+        f"{run_dir / 'summary.json'}\n"
+        f"next: synthmarks eval --model {run_dir / 'best.pt'} --data ../shared/data/aflw2000-3d-dev"
+    )

@@ -416,7 +416,7 @@ class Trainer:
             if improved:
                 self._save(self.run_dir / "best.pt", val, full=False)
             self._save(self.run_dir / "last.pt", val, full=True)
-            shown = ", ".join(f"{k} {v:.4f}" for k, v in val.items() if k.endswith("_nme"))
+            shown = ", ".join(f"{k} {100 * v:.2f} %" for k, v in val.items() if k.endswith("_nme"))
             tqdm.write(
                 f"epoch {self.epoch}/{cfg.schedule.epochs}: loss "
                 f"{train_stats['loss']:.4f}, {train_stats['img_per_s']:.0f} img/s"
