@@ -31,12 +31,12 @@ METHODS = ("auto", "yunet", "dlib", "haar")
 #: score is a face, faces and non-faces weighted equally. Fitted by logistic regression on every
 #: detection of ``benchmarks/bench_detect.py --calibrate`` (AFLW2000-3D dev, AFW, face-free
 #: images; docs/detection.md): YuNet 1032 detections (554 faces), HOG 1778 (891), Haar frontal
-#: 400 (393: too few non-faces for a sharp fit), Haar profile 48 (42).
+#: 400 (393: too few non-faces for a sharp fit), Haar profile 307 (289).
 CALIBRATION: dict[str, tuple[float, float]] = {
     "yunet": (9.479, -4.585),
     "dlib": (2.390, 2.141),
     "haar-frontal": (0.505, -28.122),
-    "haar-profile": (1.290, -1.557),
+    "haar-profile": (1.012, -1.352),
 }
 #: raw scores below these never come back: face score about 0.1 for YuNet, 0.18 for HOG (the
 #: lowest raw score the calibration saw)

@@ -197,9 +197,7 @@ class Landmarker:
             crops, np.stack([d.landmark_box() for *_, d in jobs]), rolls
         )
         eyes = np.array([eye_roll(p) for p in pts])
-        again = np.flatnonzero(
-            (np.abs(eyes - rolls) > UPRIGHT_ROLL) & (np.abs(eyes) > UPRIGHT_ROLL)
-        )
+        again = np.flatnonzero(np.abs(eyes - rolls) > UPRIGHT_ROLL)
         if len(again):
             boxes = np.stack([_upright_box(pts[k], eyes[k]) for k in again])
             pts[again], scores[again] = self._upright_refine(
