@@ -31,17 +31,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: optional modules -> the extra that installs them (`pip install synthmarks` is inference only)
-EXTRAS = {
-    "torch": "train",
-    "onnx": "train",
-    "yaml": "train",
-    "tensorboard": "train",
-    "scipy": "eval",
-    "matplotlib": "eval",
-    "moderngl": "synth",
-    "skimage": "synth",
-    "face_recognition_models": "compare",
+#: commands that need an extra (`pip install synthmarks` is inference only: predict, video, live)
+EXTRAS = {"train": "train", "export": "train", "bench": "train", "eval": "eval", "synth": "synth"}
+#: top-level modules only the extras install; a command missing one names its extra
+OPTIONAL_MODULES = {
+    "torch",
+    "onnx",
+    "yaml",
+    "omegaconf",
+    "tensorboard",
+    "scipy",
+    "matplotlib",
+    "moderngl",
+    "skimage",
+    "OpenEXR",
+    "face_recognition_models",
 }
 
 
@@ -78,9 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ModuleNotFoundError as exc:
         top = (exc.name or "").split(".")[0]
-        if top not in EXTRAS:
+        if top not in OPTIONAL_MODULES:
             raise
-        extra = EXTRAS[top]
+        extra = "train" if top in ("torch", "onnx") else EXTRAS.get(args.command, "train")
         print(
             f"synthmarks {args.command}: error: needs {top}, which the inference-only install "
             f"leaves out: pip install 'synthmarks[{extra}]'",

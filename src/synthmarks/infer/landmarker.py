@@ -24,7 +24,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
 #: landmark confidence below which a detection is not taken for a face (docs/detection.md)
-MIN_CONFIDENCE = 0.35
+MIN_CONFIDENCE = 0.42
 #: faces tilted more than this (degrees, from the detector's eye keypoints) are cut out upright
 UPRIGHT_ROLL = 15.0
 
@@ -264,8 +264,8 @@ def model_name(model: str | Path | None) -> str:
 def model_version(model: str | Path | None) -> str:
     """The package version for the released model and the mean shape; for a model file, the
     first 12 hex digits of its sha256 (two files of one name are told apart)."""
-    from synthmarks import __version__
     from synthmarks.locate import sha256_of
+    from synthmarks.version import __version__
 
     if model is None or str(model).startswith("mean-shape"):
         return __version__

@@ -162,4 +162,6 @@ def convert_face_model_once(face_model: str | None, quiet: bool = False) -> None
     start = time.perf_counter()
     load_face_model(source)
     if not quiet:
-        print(f"synth: face model converted in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+        print(
+            f"synth: face model converted in {time.perf_counter() - start:.0f} s", file=sys.stderr
+        )
