@@ -40,7 +40,7 @@ def worker(face_model, cache_dir):
     from synthmarks.synth.generate import Worker
     from synthmarks.synth.sampling import SynthConfig
 
-    return Worker(SynthConfig(size=SIZE), str(face_model))
+    return Worker(SynthConfig(look="v1", size=SIZE), str(face_model))
 
 
 def frontal_params(worker, yaw: float = 0.0, **changes) -> dict:
@@ -271,7 +271,7 @@ def _gen(out: Path, count: int, face_model: Path, **kw):
         out,
         count,
         seed=5,
-        cfg=SynthConfig(size=SIZE),
+        cfg=SynthConfig(look="v1", size=SIZE),
         workers=0,
         face_model=str(face_model),
         progress=False,
@@ -319,7 +319,7 @@ def test_seed_reproduces_samples(reference_run, tmp_path, face_model, worker):
     w2 = copy.copy(worker)
     from synthmarks.synth.sampling import SynthConfig
 
-    w2.cfg = SynthConfig(size=SIZE)
+    w2.cfg = SynthConfig(look="v1", size=SIZE)
     again = w2.make(meta["params"])
     img = cv2.imread(str(reference_run / "000002.png"))[..., ::-1]
     assert np.array_equal(again.image, img)
@@ -332,7 +332,9 @@ def test_two_renderers_in_one_process_do_not_mix(worker, face_model):
 
     p = frontal_params(worker)
     before = worker.make(p)
-    other = Worker(SynthConfig(size=SIZE + 32), str(face_model))  # same GL names, other sizes
+    other = Worker(
+        SynthConfig(look="v1", size=SIZE + 32), str(face_model)
+    )  # same GL names, other sizes
     try:
         assert np.array_equal(worker.make(p).image, before.image)
         assert (other.make(p).seg == 1).sum() > (before.seg == 1).sum()  # a larger face
@@ -369,7 +371,7 @@ def test_resume_refuses_another_config(reference_run, face_model):
             reference_run,
             5,
             seed=6,
-            cfg=SynthConfig(size=SIZE),
+            cfg=SynthConfig(look="v1", size=SIZE),
             workers=0,
             face_model=str(face_model),
             progress=False,
@@ -422,7 +424,7 @@ def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path,
     r = relabel(reference_run, out, "outline", str(face_model), progress=False)
     assert r["relabelled"] == 5
     rendered = tmp_path / "rendered"
-    cfg = SynthConfig(size=SIZE, jaw_convention="outline")
+    cfg = SynthConfig(look="v1", size=SIZE, jaw_convention="outline")
     generate(rendered, 3, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
     for i in range(3):
         stem = f"{i:06d}"
@@ -490,7 +492,7 @@ def test_relabel_brow_centre_matches_rendering_and_count_limits(
     )
     assert r["relabelled"] == 2 and not (out / "000002_ldmks.txt").exists()
     rendered = tmp_path / "rendered"
-    cfg = SynthConfig(size=SIZE, brow_convention="centre")
+    cfg = SynthConfig(look="v1", size=SIZE, brow_convention="centre")
     generate(rendered, 2, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
     for i in range(2):
         name = f"{i:06d}_ldmks.txt"

@@ -88,6 +88,25 @@ def centre_brows(
     return pts, p3
 
 
+def label(
+    scene: Scene, params: dict, jaw: JawLines, brow_t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 70 points of a scene under its sample's jaw and brow conventions, and their 3-D
+    camera-space positions: the one labelling step of rendering and of re-labelling."""
+    points = project(scene)
+    pos3 = scene.landmarks_cam
+    if params["jaw_convention"] == "outline":
+        points, pos3 = outline_jaw(scene, jaw, points)
+    if params.get("brow_convention", "edge") == "centre":  # sets made before brows had one
+        points, pos3 = centre_brows(scene, brow_t, params["brows"], points, pos3)
+    return points, pos3
+
+
+def landmark_text(points: np.ndarray) -> str:
+    """A ``_ldmks.txt`` file's text (Face Synthetics: one "x y" row per point)."""
+    return "".join(f"{x:.3f} {y:.3f}\n" for x, y in points)
+
+
 def project(scene: Scene) -> np.ndarray:
     """(70, 2) pixel coordinates (OpenCV convention) of the x-ray landmarks."""
     return scene.camera.project(scene.landmarks_cam)
