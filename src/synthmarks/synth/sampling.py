@@ -451,6 +451,7 @@ def _photoreal(r: np.random.Generator, cfg: SynthConfig, p: dict, cat: dict) -> 
     lk["brow_card"] = str(r.choice(cat["eyebrows"])) if r.random() < cfg.p_card_brows else None
     lk["brow_tint"] = p["brows"]["colour"]
     lk["lash_card"] = str(r.choice(cat["eyelashes"])) if r.random() < cfg.p_card_lashes else None
+    lk["lash_tint"] = _f(np.asarray(p["brows"]["colour"]) * 0.5)
     lk["iris"] = str(r.choice(cat["irises"])) if r.random() < cfg.p_texture_eyes else None
     hdri = r.random() < cfg.p_hdri_light
     lk["hdri"] = str(r.choice(cat["hdri"])) if hdri else None

@@ -364,7 +364,7 @@ def build_scene(static: HeadStatic, params: dict, size: int, extras: bool = True
     ):
         if lk.get(name) is not None:
             card = static.cards[f"{key}/{lk[name]}"]
-            tint = lk["hair_tint"] if kind == 0 else lk["brow_tint"] if kind == 1 else (1, 1, 1)
+            tint = lk[("hair_tint", "brow_tint", "lash_tint")[kind]]
             extras.append(_card(card, kind, tuple(tint), pos_cam, nrm_cam))
     fh = params["facial_hair"]
     if fh["beard"]:
