@@ -18,7 +18,7 @@ import numpy as np
 from synthmarks.errors import SynthmarksError
 from synthmarks.synth import register
 from synthmarks.synth.assets import BROWS, HAIR, IRISES, LASHES, find_assets
-from synthmarks.synth.cards import CardSet, load_cards
+from synthmarks.synth.cards import CardSet, brow_centre_offsets, load_cards
 from synthmarks.synth.facemodel import FaceModel
 from synthmarks.synth.hdri import HdriBank
 from synthmarks.synth.skins import SkinBank
@@ -52,12 +52,23 @@ def _iris(path: Path) -> Iris:
 
 
 @dataclass
+class BrowCentres:
+    """Where the photoreal look's brows are drawn (cm above landmarks 17-26, neutral head):
+    per eyebrow card, and for a baked skin alone, whose own painted brows lie where MakeHuman
+    puts its brow cards (their average)."""
+
+    cards: dict[str, np.ndarray]
+    skin: np.ndarray
+
+
+@dataclass
 class Appearance:
     assets: Path
     skins: SkinBank
     cards: dict[str, list[CardSet]]  # hair, eyebrows, eyelashes
     irises: list[Iris]
     hdri: HdriBank
+    brows: BrowCentres
 
     def catalogue(self) -> dict:
         """What the sampler draws from: asset names, and each hair card's mean colour (linear
@@ -86,6 +97,18 @@ def prepare(model: FaceModel, assets: str | Path | None, progress: Callable = pr
     return root
 
 
+def _brow_centres(model: FaceModel, cards: list[CardSet]) -> BrowCentres:
+    offsets = {c.name: brow_centre_offsets(c, model) for c in cards}
+    return BrowCentres(offsets, np.mean(list(offsets.values()), 0) if offsets else np.zeros(10))
+
+
+def load_brow_centres(model: FaceModel, assets: str | Path | None) -> BrowCentres:
+    """Only the brow positions (what re-labelling needs), without textures or lights."""
+    root = find_assets(assets)
+    reg = register.load(model, root, progress=lambda *_: None)
+    return _brow_centres(model, load_cards(model, reg, root, "eyebrows", BROWS))
+
+
 def load_appearance(model: FaceModel, assets: str | Path | None) -> Appearance:
     root = find_assets(assets)
     reg = register.load(model, root, progress=lambda *_: None)
@@ -99,7 +122,12 @@ def load_appearance(model: FaceModel, assets: str | Path | None) -> Appearance:
         if p.exists():
             irises.append(_iris(p))
     app = Appearance(
-        root, SkinBank(model, reg, root, progress=lambda *_: None), cards, irises, HdriBank(root)
+        root,
+        SkinBank(model, reg, root, progress=lambda *_: None),
+        cards,
+        irises,
+        HdriBank(root),
+        _brow_centres(model, cards["eyebrows"]),
     )
     for what, items in app.names().items():
         if not items:

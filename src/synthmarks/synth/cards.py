@@ -145,3 +145,41 @@ def load_cards(
             )
         )
     return out
+
+
+def brow_centre_offsets(card: CardSet, model: FaceModel, samples: int = 6) -> np.ndarray:
+    """(10,) height (cm, + up, on the neutral head) of an eyebrow card's middle above each of
+    landmarks 17-26: where the ``centre`` brow convention puts the points on this card.
+
+    The card's covered part (texture alpha >= 0.5) is sampled on a barycentric grid of every
+    triangle; the middle at a landmark is the mean height of the samples within 4 mm of it
+    across the face (its own side); a landmark beyond the card's end takes the nearest one's."""
+    g = (
+        np.array([(i, j) for i in range(samples + 1) for j in range(samples + 1 - i)], np.float64)
+        / samples
+    )
+    bary = np.stack([g[:, 0], g[:, 1], 1 - g[:, 0] - g[:, 1]], 1)
+    tri = card.tris.astype(np.int64)
+    pts = np.einsum("kc,tcd->tkd", bary, card.neutral[tri].astype(np.float64)).reshape(-1, 3)
+    uv = np.einsum("kc,tcd->tkd", bary, card.uv[tri].astype(np.float64)).reshape(-1, 2)
+    h, w = card.texture.shape[:2]
+    col = np.clip((uv[:, 0] * w).astype(int), 0, w - 1)
+    row = np.clip(((1 - uv[:, 1]) * h).astype(int), 0, h - 1)
+    covered = pts[card.texture[row, col, 3] >= 128]
+    lm = model.neutral[model.landmarks[17:27]].astype(np.float64)
+    out = np.full(10, np.nan)
+    for j, p in enumerate(lm):
+        near = covered[
+            (np.abs(covered[:, 0] - p[0]) < 0.4) & (np.sign(covered[:, 0]) == np.sign(p[0]))
+        ]
+        if len(near):
+            out[j] = near[:, 1].mean() - p[1]
+    for side in (range(0, 5), range(5, 10)):  # fill the ends from the nearest known point
+        idx = np.array(side)
+        known = idx[np.isfinite(out[idx])]
+        if len(known) == 0:
+            out[idx] = 0.0
+            continue
+        for j in idx[~np.isfinite(out[idx])]:
+            out[j] = out[known[np.argmin(np.abs(known - j))]]
+    return out

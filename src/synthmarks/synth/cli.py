@@ -61,9 +61,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--brow-convention",
         choices=("edge", "centre"),
-        default="edge",
-        help="edge: brow points on the painted brow's upper edge; centre: on the middle of the "
-        "brow, as AFLW2000-3D, 300-W and Face Synthetics label them",
+        default="centre",
+        help="centre (default): brow points on the middle of the drawn brow, as AFLW2000-3D, "
+        "300-W and Face Synthetics label them; edge: on ICT's brow line (releases before v3)",
     )
     p.add_argument(
         "--relabel",
@@ -128,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
             not args.no_progress,
             brow_convention=args.brow_convention,
             count=args.count,
+            assets=args.assets,
         )
         print(
             f"relabel: {r['relabelled']} relabelled ({r['moved']} with points moved), "

@@ -135,7 +135,8 @@ class Worker:
             alpha = cv2.GaussianBlur(alpha, (3, 3), 0.5)[..., None]
         image = res.rgba[..., :3] * alpha + bg * (1 - alpha)
 
-        points, pos3 = labels.label(scene, params, self.jaw, self.brow_t)
+        brows = self.appearance.brows if self.appearance is not None else None
+        points, pos3 = labels.label(scene, params, self.jaw, self.brow_t, brows)
         seg = res.seg.copy()
         occ = None
         n_occ = params["occluders"]["count"]

@@ -36,8 +36,9 @@ def relabel(
     jaw_convention: str,
     face_model: str | None = None,
     progress: bool = True,
-    brow_convention: str = "edge",
+    brow_convention: str = "centre",
     count: int | None = None,
+    assets: str | None = None,
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
     labelled with ``jaw_convention`` and ``brow_convention``."""
@@ -84,13 +85,18 @@ def relabel(
 
         bar = tqdm(total=len(done), initial=len(done) - len(todo), unit="img", desc="relabel")
     moved_faces = 0
+    photoreal_brows = None  # the brow cards' positions, loaded at the first photoreal sample
     try:
         for i in todo:
             stem = f"{i:06d}"
             meta = json.loads((src / f"{stem}_meta.json").read_text())
             params = dict(meta["params"], **conventions)
             scene = build_scene(static, params, size, extras=False)
-            points, _ = label(scene, params, jaw, brow_t)
+            if "v2" in params and photoreal_brows is None:
+                from synthmarks.synth.appearance import load_brow_centres
+
+                photoreal_brows = load_brow_centres(model, assets or run["config"].get("assets"))
+            points, _ = label(scene, params, jaw, brow_t, photoreal_brows)
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
             moved_faces += bool(moved.any())

@@ -863,8 +863,10 @@ class Renderer:
                 exposure=float(env["exposure"]),
             )
             self.glossy_tex[names["hdri"].index(env["hdri"])].use(UNIT_GLOSSY)
-        if lk.get("skin") is not None:
-            off.update(skin_tex_on=1, skin_gain=tuple(lk["skin_gain"]), bump=lk["bump"])
+        if lk.get("skin") is not None:  # a baked skin has its own brows: no painted band
+            off.update(
+                skin_tex_on=1, skin_gain=tuple(lk["skin_gain"]), bump=lk["bump"], painted_brows=0.0
+            )
             self.skin_tex[names["skins"].index(lk["skin"])].use(UNIT_SKIN)
         if lk.get("brow_card") is not None:
             off["painted_brows"] = 0.0

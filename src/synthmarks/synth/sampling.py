@@ -95,7 +95,7 @@ class SynthConfig:
     size: int = 256
     supersample: int = 1
     jaw_convention: str = "xray"
-    brow_convention: str = "edge"
+    brow_convention: str = "centre"
     yaw_max: float = 90.0
     pitch_max: float = 40.0
     roll_max: float = 45.0
@@ -180,6 +180,7 @@ class SynthConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
         kw.setdefault("look", "v1")  # made before the photoreal look existed
+        kw.setdefault("brow_convention", "edge")  # made before brows had a convention
         if "face_scale" in kw:
             kw["face_scale"] = tuple(kw["face_scale"])
         return cls(**kw).validate()
