@@ -21,6 +21,8 @@ from synthmarks.landmarks import NUM_POINTS, bounding_box
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
+#: what may run a model (see :class:`Landmarker`)
+BACKENDS = ("auto", "onnx", "torch")
 #: longer image side the face detector of :meth:`Landmarker.detect` works at
 STILL_DETECT_SIZE = 1280
 
@@ -140,8 +142,8 @@ def _check_image(image: np.ndarray) -> None:
 
 
 def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
-    if backend not in ("auto", "onnx", "torch"):
-        raise SynthmarksError(f"unknown backend {backend!r} (auto, onnx or torch)")
+    if backend not in BACKENDS:
+        raise SynthmarksError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
     if isinstance(model, str) and model.startswith("mean-shape"):
         from synthmarks.models.reference import MeanShape
 

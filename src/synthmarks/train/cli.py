@@ -10,6 +10,8 @@ import argparse
 import os
 from pathlib import Path
 
+from synthmarks.config import add_set_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -18,14 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="YAML",
         help="training config (see configs/); optional with --resume PATH",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set optim.lr=1e-3 (repeatable)",
-    )
+    add_set_argument(parser, "optim.lr=1e-3", "TrainConfig in synthmarks/train/config.py")
     parser.add_argument(
         "--resume",
         nargs="?",
