@@ -182,3 +182,35 @@ def test_few_steps_reduce_loss(name, kwargs):
         opt.step()
         values.append(loss.item())
     assert min(values[-3:]) < 0.85 * values[0], values
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zoo_entries_declare_what_their_builders_take(name):
+    """The trainer passes the mean shape and prune_model works on what the zoo declares, so each
+    declaration must match its builder: checked here by trying, once, instead of at run time."""
+    from synthmarks.errors import SynthmarksError
+    from synthmarks.models import ZOO
+    from synthmarks.models.prune import prune_model
+
+    entry = ZOO[name]
+    shape = (DEFAULT_MEAN_SHAPE_68 - 0.5) * 0.8 + 0.5  # not the packaged default
+    if entry.mean_shape:
+        model = build_model(name, mean_shape=shape)
+        np.testing.assert_allclose(model.config["mean_shape"], shape, atol=1e-6)
+    else:
+        with pytest.raises(TypeError, match="mean_shape"):
+            build_model(name, mean_shape=shape)
+    model = build_model(name, input_size=3 * entry.input_multiple).eval()
+    with torch.no_grad():
+        points, _ = model.predict(
+            torch.randn(1, 3, 3 * entry.input_multiple, 3 * entry.input_multiple)
+        )
+    assert points.shape == (1, 68, 2)
+    if entry.prunable:
+        pruned = prune_model(model, 0.5)
+        assert model_info(pruned)["params"] < model_info(model)["params"]
+    else:  # its builder has no pruned shape to take
+        with pytest.raises(TypeError, match="expand_channels"):
+            build_model(name, expand_channels=[8] * 11)
+        with pytest.raises(SynthmarksError, match="channel pruning supports"):
+            prune_model(model, 0.5)
