@@ -18,6 +18,7 @@ from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval import metrics
+from synthmarks.infer.landmarker import BACKENDS
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 #: normalisation that fits each format: box for AFLW2000-3D and synthetic sets (which hold profiles,
@@ -31,18 +32,30 @@ FLIP_SUFFIX = "+flip"
 
 @dataclass
 class EvalConfig:
-    """Everything one evaluation run needs."""
+    """Everything one evaluation run needs; ``out`` None writes no files."""
 
     data: Path
     models: list[str] = field(default_factory=lambda: ["default"])
     format: str | None = None
-    norm: str = "auto"
-    threshold: float | None = None
+    norm: str = "auto"  # or one of metrics.NORMALISERS
+    threshold: float | None = None  # None: DEFAULT_THRESHOLD of the normalisation
     out: Path | None = None
     batch_size: int = 32
     limit: int | None = None
     worst: int = 16
     backend: str = "auto"
+
+    def validate(self) -> EvalConfig:
+        """Raise a one-line error for a setting no run can use."""
+        if self.norm != "auto" and self.norm not in metrics.NORMALISERS:
+            raise SynthmarksError(
+                f"unknown normalisation {self.norm!r} (auto, {', '.join(metrics.NORMALISERS)})"
+            )
+        if self.batch_size < 1 or (self.limit is not None and self.limit < 1) or self.worst < 0:
+            raise SynthmarksError("batch_size and limit must be positive, worst not negative")
+        if self.backend not in BACKENDS:
+            raise SynthmarksError(f"unknown backend {self.backend!r} ({', '.join(BACKENDS)})")
+        return self
 
 
 @dataclass
@@ -108,11 +121,10 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets."""
     from synthmarks.eval import report
 
+    cfg.validate()
     samples = load_dataset(cfg.data, cfg.format, cfg.limit)
     fmt = cfg.format or detect_format(Path(cfg.data))
     norm = DEFAULT_NORM[fmt] if cfg.norm == "auto" else cfg.norm
-    if norm not in metrics.NORMALISERS:
-        raise SynthmarksError(f"unknown normalisation {norm!r} ({', '.join(metrics.NORMALISERS)})")
     threshold = cfg.threshold or DEFAULT_THRESHOLD[norm]
     gts = np.stack([s.points[:NUM_POINTS] for s in samples])
     boxes = np.stack([bounding_box(g) for g in gts]).astype(np.float32)

@@ -53,7 +53,8 @@ WORK_SIZE = {
 #: of the box's width and height). dlib: medians over 732 HOG detections on 1500 faces of
 #: ``synthmarks synth --seed 1`` (shift 0.00, 0.07; size 0.86 x 0.92, used as 0.89 x 0.89);
 #: YuNet (whose box takes in the forehead): medians over its detections of the 100 Face
-#: Synthetics samples in ../shared (shift -0.005, 0.108; size 1.03 x 0.73).
+#: Synthetics samples in ../shared (shift -0.005, 0.108; size 1.03 x 0.73). Both made by
+#: benchmarks/fit_detector_box.py.
 BOX_MAP: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
     "yunet": ((0.0, 0.108), (1.03, 0.73)),
     "dlib": ((0.0, 0.07), (0.89, 0.89)),

@@ -23,6 +23,8 @@ from synthmarks.landmarks import NUM_POINTS, bounding_box
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
+#: what may run a model (see :class:`Landmarker`)
+BACKENDS = ("auto", "onnx", "torch")
 #: landmark confidence below which a detection is not taken for a face (docs/detection.md)
 MIN_CONFIDENCE = 0.42
 #: faces tilted more than this (degrees, from the detector's eye keypoints) are cut out upright
@@ -277,8 +279,8 @@ def _as_rgb_list(images: list[Any], color: str) -> list[np.ndarray]:
 
 
 def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
-    if backend not in ("auto", "onnx", "torch"):
-        raise SynthmarksError(f"unknown backend {backend!r} (auto, onnx or torch)")
+    if backend not in BACKENDS:
+        raise SynthmarksError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
     if isinstance(model, str) and model.startswith("mean-shape"):
         from synthmarks.models.reference import MeanShape
 

@@ -44,11 +44,11 @@ def add_drawing_arguments(p: argparse.ArgumentParser, fps: bool = False) -> None
         p.add_argument("--no-fps", action="store_true", help="no frame-rate counter on the frames")
 
 
-def add_backend_argument(p: argparse.ArgumentParser) -> None:
+def add_backend_argument(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
     """``--backend``, as ``Landmarker(backend=...)`` takes it (also used by eval)."""
     p.add_argument(
         "--backend",
-        default="auto",
+        default=default,
         choices=["auto", "onnx", "torch"],
         help="what runs the model: auto follows the file (.onnx: ONNX Runtime, .pt: PyTorch); "
         "onnx on a .pt exports it in memory first",

@@ -11,6 +11,8 @@ import os
 import time
 from pathlib import Path
 
+from synthmarks.config import add_set_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -19,14 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="YAML",
         help="config: a YAML file or a shipped name (tiny, release...); optional with --resume",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set optim.lr=1e-3 (repeatable)",
-    )
+    add_set_argument(parser, "optim.lr=1e-3", "TrainConfig in synthmarks/train/config.py")
     parser.add_argument(
         "--resume",
         nargs="?",
