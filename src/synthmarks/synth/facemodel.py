@@ -28,6 +28,7 @@ import numpy as np
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import atomic_path
+from synthmarks.locate import default_cache_dir
 
 #: Bumped whenever the cache layout or its derived arrays change.
 CACHE_VERSION = 3
@@ -115,12 +116,6 @@ PART_NAMES: list[str] = list(PARTS)
 # --------------------------------------------------------------------------------------------
 # Locating the source
 # --------------------------------------------------------------------------------------------
-
-
-def default_cache_dir() -> Path:
-    """``$SYNTHMARKS_CACHE`` or ``~/.cache/synthmarks``."""
-    env = os.environ.get("SYNTHMARKS_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "synthmarks"
 
 
 def find_face_model(path: str | os.PathLike | None = None, cache_dir: Path | None = None) -> Path:

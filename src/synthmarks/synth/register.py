@@ -295,8 +295,7 @@ def register(model: FaceModel, mh: ObjMesh, iterations: int = 6) -> Registration
 def _ict_texel_positions(model: FaceModel, iv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(BAKE_H, BAKE_W, 3) ICT neutral position and normal under every atlas texel (NaN where
     empty), by rasterising the face and head triangles in UV space with OpenGL."""
-    from synthmarks.synth.render import create_context
-    from synthmarks.synth.scene import vertex_normals
+    from synthmarks.synth.gl import create_context, vertex_normals
 
     end = PARTS["head_neck"][1]
     pos_idx = model.render_pos_index
@@ -366,7 +365,7 @@ def bind_to_surface(
     """Tie points given in ICT's neutral space to its skin: (triangle vertex indices (N, 3),
     barycentric weights (N, 3), offset along the interpolated vertex normal in cm). With the
     posed vertices and normals of a sample, :func:`place_bound` puts the points back."""
-    from synthmarks.synth.scene import vertex_normals
+    from synthmarks.synth.gl import vertex_normals
 
     iv, itri = _ict_head(model)
     k, b = closest_points(iv[itri], points, k=16)
