@@ -162,7 +162,7 @@ def test_bad_inputs_are_user_errors(tmp_path, face_model):
 
 def test_projection_follows_opencv_pixel_centres():
     """A square from x=9.75 to 20.25 covers pixel columns 10..20: x=10.0 is column 10's centre."""
-    from synthmarks.synth.render import create_context
+    from synthmarks.synth.gl import create_context
     from synthmarks.synth.scene import Camera
 
     ctx = create_context()

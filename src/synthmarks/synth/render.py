@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from synthmarks.errors import SynthmarksError
+from synthmarks.synth.gl import create_context
 from synthmarks.synth.scene import M_BEARD, M_EYE, M_HAIR, M_HEAD, M_TEETH, HeadStatic, Mesh, Scene
 from synthmarks.synth.textures import noise_bank, strand_bank
 
@@ -605,19 +605,6 @@ def _cached_ao(ctx, static: HeadStatic) -> np.ndarray:
         except OSError:
             pass  # a read-only cache only costs the recomputation
     return ao
-
-
-def create_context():
-    """A headless OpenGL 3.3 context: EGL first (Mesa llvmpipe or a GPU), else the default."""
-    import moderngl
-
-    errors = []
-    for kw in ({"backend": "egl"}, {}):
-        try:
-            return moderngl.create_standalone_context(require=330, **kw)
-        except Exception as exc:  # moderngl raises plain Exception for a missing backend
-            errors.append(f"{kw or 'default'}: {exc}")
-    raise SynthmarksError("no OpenGL 3.3 context (tried EGL and the default): " + "; ".join(errors))
 
 
 class Renderer:

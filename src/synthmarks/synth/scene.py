@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from synthmarks.synth.facemodel import IRIS, PART_NAMES, PARTS, FaceModel
+from synthmarks.synth.geometry import vertex_normals
 from synthmarks.synth.textures import AtlasMaps, build_atlas
 
 # Material ids shared with the shader.
@@ -117,14 +118,6 @@ class Mesh:
         return np.hstack(
             [self.pos, self.nrm, self.obj, self.uv, ao[:, None], self.mat[:, None]]
         ).astype(np.float32)
-
-
-def vertex_normals(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[tris[:, 1]] - v[tris[:, 0]], v[tris[:, 2]] - v[tris[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, tris[:, k], fn)
-    return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-12)
 
 
 class HeadStatic:
