@@ -18,14 +18,6 @@ SIZE = 128
 
 
 @pytest.fixture(scope="module")
-def face_model(shared: Path) -> Path:
-    path = shared / "assets" / "ICT-FaceKit-FaceXModel.tar.xz"
-    if not path.is_file():
-        pytest.skip(f"ICT face model not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory, face_model) -> Path:
     """A cache shared by the module (converting the model takes ~8 s, loading it < 1 s)."""
     import os

@@ -127,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         face_model=args.face_model,
         progress=not args.no_progress,
     )
+    for why in summary["damaged"].values():
+        print(f"synth: remade a damaged sample ({why})")
     print(
         f"synth: {summary['made']} made, {summary['skipped']} already there, "
         f"{summary['images_per_second']:.1f} images/s"
