@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -42,6 +43,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--worst", type=int, default=16, help="faces in each worst-case contact sheet (0: no sheet)"
     )
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at the first bad label file (default: list every bad file, score the rest)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,8 +69,17 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
         worst=args.worst,
         backend=args.backend,
+        strict=args.strict,
     )
     rep = evaluate(cfg)
+    for bad in rep["skipped"]:
+        print(f"synthmarks eval: skipped {bad['error']}", file=sys.stderr)
+    if rep["skipped"]:
+        print(
+            f"synthmarks eval: {len(rep['skipped'])} bad label file(s) skipped, "
+            f"{rep['count']} scored (--strict stops at the first)",
+            file=sys.stderr,
+        )
     print(format_table(rep))
     print(f"wrote {out / 'report.json'}, {out / 'ced.png'} and worst-case sheets in {out}")
     return 0

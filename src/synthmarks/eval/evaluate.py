@@ -18,6 +18,7 @@ from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval import metrics
+from synthmarks.fileio import prepare_out_dir
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 #: normalisation that fits each format: box for AFLW2000-3D and synthetic sets (which hold profiles,
@@ -43,6 +44,7 @@ class EvalConfig:
     limit: int | None = None
     worst: int = 16
     backend: str = "auto"
+    strict: bool = False  # stop at the first bad label file instead of skipping and listing it
 
 
 @dataclass
@@ -105,10 +107,20 @@ def score(
 
 
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
-    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets."""
+    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets.
+
+    Bad label files are left out and listed under ``"skipped"`` (``cfg.strict``: the first one is
+    an error), so one broken file neither stops the run nor turns every metric into NaN.
+    """
     from synthmarks.eval import report
 
-    samples = load_dataset(cfg.data, cfg.format, cfg.limit)
+    if cfg.out is not None:
+        prepare_out_dir(cfg.out, "--out")  # before the work, not after it
+    bad: list[tuple[Path, str]] | None = None if cfg.strict else []
+    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad)
+    if not samples:
+        assert bad
+        raise SynthmarksError(f"{cfg.data}: all {len(bad)} label files are bad; first: {bad[0][1]}")
     fmt = cfg.format or detect_format(Path(cfg.data))
     norm = DEFAULT_NORM[fmt] if cfg.norm == "auto" else cfg.norm
     if norm not in metrics.NORMALISERS:
@@ -134,6 +146,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         "data": str(cfg.data),
         "format": fmt,
         "count": len(samples),
+        "skipped": [{"file": str(f), "error": msg} for f, msg in bad or []],
         "norm": norm,
         "threshold": threshold,
         "images": [s.image_path.name for s in samples],
