@@ -63,3 +63,22 @@ def one_line_error(proc: subprocess.CompletedProcess | subprocess.Popen, stderr:
 def files(folder: Path) -> dict[str, bytes]:
     """Every sample file's bytes (the run record, which holds the version, aside)."""
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != "synth_run.json"}
+
+
+def run_read_only(folder: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the CLI with ``folder`` read-only: a read-only bind mount in a user namespace when
+    we are root (root writes through permission bits), else permission bits."""
+    import pytest
+
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            return run_cli(*args)
+        finally:
+            folder.chmod(0o755)
+    probe = subprocess.run(["unshare", "-r", "-m", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("running as root without user namespaces: cannot make a read-only folder")
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    cmd = ["unshare", "-r", "-m", "sh", "-c", script, str(folder), *cli(*args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)

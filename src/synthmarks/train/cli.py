@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
         if not resume.is_file():
             raise SynthmarksError(f"--resume: {resume} not found (nothing to resume)")
 
+    from synthmarks.fileio import prepare_out_dir
+
+    prepare_out_dir(cfg.run_dir, "log.out_dir: run folder")  # before data and model load
     from synthmarks.train.trainer import train
 
     train(cfg, resume, args.overwrite)
