@@ -19,6 +19,7 @@ from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval import metrics
 from synthmarks.fileio import prepare_out_dir
+from synthmarks.infer.landmarker import BACKENDS
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 #: normalisation that fits each format: box for AFLW2000-3D and synthetic sets (which hold profiles,
@@ -32,19 +33,31 @@ FLIP_SUFFIX = "+flip"
 
 @dataclass
 class EvalConfig:
-    """Everything one evaluation run needs."""
+    """Everything one evaluation run needs; ``out`` None writes no files."""
 
     data: Path
     models: list[str] = field(default_factory=lambda: ["default"])
     format: str | None = None
-    norm: str = "auto"
-    threshold: float | None = None
+    norm: str = "auto"  # or one of metrics.NORMALISERS
+    threshold: float | None = None  # None: DEFAULT_THRESHOLD of the normalisation
     out: Path | None = None
     batch_size: int = 32
     limit: int | None = None
     worst: int = 16
     backend: str = "auto"
     strict: bool = False  # stop at the first bad label file instead of skipping and listing it
+
+    def validate(self) -> EvalConfig:
+        """Raise a one-line error for a setting no run can use."""
+        if self.norm != "auto" and self.norm not in metrics.NORMALISERS:
+            raise SynthmarksError(
+                f"unknown normalisation {self.norm!r} (auto, {', '.join(metrics.NORMALISERS)})"
+            )
+        if self.batch_size < 1 or (self.limit is not None and self.limit < 1) or self.worst < 0:
+            raise SynthmarksError("batch_size and limit must be positive, worst not negative")
+        if self.backend not in BACKENDS:
+            raise SynthmarksError(f"unknown backend {self.backend!r} ({', '.join(BACKENDS)})")
+        return self
 
 
 @dataclass
@@ -114,6 +127,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     """
     from synthmarks.eval import report
 
+    cfg.validate()
     if cfg.out is not None:
         prepare_out_dir(cfg.out, "--out")  # before the work, not after it
     bad: list[tuple[Path, str]] | None = None if cfg.strict else []
@@ -123,8 +137,6 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         raise SynthmarksError(f"{cfg.data}: all {len(bad)} label files are bad; first: {bad[0][1]}")
     fmt = cfg.format or detect_format(Path(cfg.data))
     norm = DEFAULT_NORM[fmt] if cfg.norm == "auto" else cfg.norm
-    if norm not in metrics.NORMALISERS:
-        raise SynthmarksError(f"unknown normalisation {norm!r} ({', '.join(metrics.NORMALISERS)})")
     threshold = cfg.threshold or DEFAULT_THRESHOLD[norm]
     gts = np.stack([s.points[:NUM_POINTS] for s in samples])
     boxes = np.stack([bounding_box(g) for g in gts]).astype(np.float32)

@@ -11,8 +11,19 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp", ".tif", ".ti
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by predict, video and live."""
     p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    add_backend_argument(p)
     p.add_argument("--detector", default="auto", choices=["auto", "dlib", "haar"])
+
+
+def add_backend_argument(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    """``--backend``, as ``Landmarker(backend=...)`` takes it (also used by eval)."""
+    p.add_argument(
+        "--backend",
+        default=default,
+        choices=["auto", "onnx", "torch"],
+        help="what runs the model: auto follows the file (.onnx: ONNX Runtime, .pt: PyTorch); "
+        "onnx on a .pt exports it in memory first",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

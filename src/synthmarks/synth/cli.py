@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from synthmarks.config import add_set_argument
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (Face Synthetics layout); a rerun resumes it")
@@ -60,14 +62,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=1,
         help="render at this multiple of --size and area-average (slower, smoother)",
     )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a generator setting (repeatable), e.g. --set p_occluder=0 "
-        "--set p_photo_background=0; see SynthConfig in synthmarks/synth/sampling.py",
-    )
+    add_set_argument(p, "p_occluder=0", "SynthConfig in synthmarks/synth/sampling.py")
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -112,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         jaw_convention=args.jaw_convention,
         brow_convention=args.brow_convention,
         backgrounds=args.backgrounds,
-    ).with_overrides(args.set)
+    ).with_overrides(args.overrides)
     if args.backgrounds:
         from synthmarks.synth.backgrounds import BackgroundBank
 

@@ -29,12 +29,12 @@ from synthmarks.data.dataset import (
     ImageCache,
     LandmarkDataset,
     mean_target,
-    to_model_input,
 )
 from synthmarks.data.readers import load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import write_json, write_text
+from synthmarks.infer.runtime import to_model_input
 from synthmarks.models import INPUT_MEAN, INPUT_STD, MODEL_NAMES, build_model
 from synthmarks.models.checkpoint import load_model, read_checkpoint, save_checkpoint
 from synthmarks.models.prune import prune_model
@@ -86,6 +86,13 @@ class Trainer:
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         if cfg.runtime.compile:  # checkpoints and validation keep using the plain self.model
             self.net = torch.compile(self.net)
+        meta = {
+            "input_size": cfg.model.input_size,
+            "crop_scale": cfg.data.crop_scale,
+            "mean": INPUT_MEAN,
+            "std": INPUT_STD,
+        }
+        self.val_engine = validate.engine_for(self.model, meta, self.device)
         self.eval_sets = self._eval_sets() if self.main else []
 
     # ---------------------------------------------------------------- setup
@@ -231,13 +238,13 @@ class Trainer:
         return loader, sampler
 
     def _eval_sets(self) -> list[validate.EvalSet]:
-        d, size = self.cfg.data, self.cfg.model.input_size
+        d = self.cfg.data
         sets = []
         if self.val_samples:
-            sets.append(validate.prepare("synth", self.val_samples, size, d.crop_scale))
+            sets.append(validate.prepare("synth", self.val_samples, self.val_engine))
         if d.val_real:
             real = load_dataset(_path(d.val_real, "data.val_real"), d.val_real_format)
-            sets.append(validate.prepare("real", real, size, d.crop_scale))
+            sets.append(validate.prepare("real", real, self.val_engine))
         return sets
 
     def _restore(self, ts: dict[str, Any]) -> None:
@@ -383,7 +390,7 @@ class Trainer:
         val: dict[str, Any] = {}
         if self.main and do_val:
             for es in self.eval_sets:
-                res = validate.validate(self.model, es, INPUT_MEAN, INPUT_STD, self.device)
+                res = validate.validate(self.val_engine, es)
                 val.update({f"val_{es.name}_{k}": v for k, v in res.items()})
         val = self.dist.broadcast_object(val)
         metric_name, value = _pick_metric(val, train_stats, cfg.data.select_on)
