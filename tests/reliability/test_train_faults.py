@@ -51,3 +51,22 @@ def test_kill9_at_a_random_point_then_resume_is_exact(tiny_sets, tmp_path):
         proc.wait(timeout=30)
     assert main(["train", "--resume", str(run / "last.pt")]) == 0
     weights_equal(tmp_path / "runs" / "straight" / "last.pt", run / "last.pt")
+
+
+def test_resume_refuses_a_changed_network_and_allows_harmless_keys(tiny_sets, tmp_path, capsys):
+    tiny = ["train", "--config", str(TINY), *tiny_sets]
+    assert main([*tiny, "--set=schedule.epochs=1", "--set=log.checkpoint_every_steps=0"]) == 0
+    last = tmp_path / "runs" / "tiny" / "last.pt"
+    before = last.read_bytes()
+    changed = ["--set=model.kwargs.width_mult=1.0", "--set=data.limit=16", "--set=seed=1"]
+    assert main(["train", "--resume", str(last), *changed]) == 2  # before: trained the 0.5 net
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    for shown in ("model.kwargs.width_mult: 0.5 -> 1.0", "data.limit: 20 -> 16", "seed: 0 -> 1"):
+        assert shown in err, err
+    assert last.read_bytes() == before
+    assert main([*tiny, "--resume", "--set=model.input_size=96"]) == 2  # with --config too
+    assert "model.input_size: 64 -> 96" in capsys.readouterr().err
+    harmless = ["--set=schedule.epochs=2", "--set=runtime.threads=2", "--set=log.progress=true"]
+    assert main(["train", "--resume", str(last), *harmless]) == 0
+    assert read_checkpoint(last)["train_state"]["epoch"] == 2
