@@ -35,6 +35,8 @@ def synth_args(out: Path, face_model: Path, count: int = COUNT, *extra: str) -> 
         "--face-model",
         str(face_model),
         "--no-progress",
+        "--set",
+        "look=v1",  # the fast look: these tests are about files, not faces
         *extra,
     ]
 
@@ -43,7 +45,9 @@ def generate(out: Path, face_model: Path, count: int = COUNT) -> dict:
     from synthmarks.synth.generate import generate
     from synthmarks.synth.sampling import SynthConfig
 
-    return generate(out, count, SEED, SynthConfig(size=SIZE), 0, str(face_model), progress=False)
+    return generate(
+        out, count, SEED, SynthConfig(look="v1", size=SIZE), 0, str(face_model), progress=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +89,18 @@ def test_second_writer_is_refused_and_nothing_is_lost(tmp_path, face_model, refe
     # the killed run's lock is stale: a resume takes it over and completes the set
     assert list(out.glob(".synth-lock-*")), "the killed run's lock file should still be there"
     resumed_equals_reference(out, face_model, reference, "--workers", "0")
+
+
+def test_two_shards_write_one_folder_at_once(tmp_path, face_model, reference):
+    out = tmp_path / "set"
+    args = [
+        synth_args(out, face_model, COUNT, "--workers", "0", "--shard", k) for k in ("1/2", "2/2")
+    ]
+    shards = [start_cli(*a) for a in args]
+    for proc in shards:
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+    assert files(out) == files(reference)  # the union is the single run's set, no lock left
 
 
 def test_killed_parent_and_its_orphan_workers_then_resume(tmp_path, face_model, reference):
