@@ -23,6 +23,7 @@ import yaml
 from synthmarks import config
 from synthmarks.data.augment import AugmentConfig
 from synthmarks.errors import SynthmarksError
+from synthmarks.models.zoo import ZOO
 
 OPTIMIZERS = ("adamw", "sgd")
 DECAYS = ("cosine", "step", "none")
@@ -34,7 +35,7 @@ SELECT_ON = ("synth", "real", "loss")
 
 @dataclass
 class ModelConfig:
-    """Which architecture (``synthmarks.models.MODEL_NAMES``) and its input size."""
+    """Which architecture (a name of ``synthmarks.models.ZOO``) and its input size."""
 
     name: str = "pipnet_mbv3s"
     input_size: int = 128
@@ -170,14 +171,19 @@ class TrainConfig:
         self.augment.validate()
         errs: list[str] = []
         m, d, o, s = self.model, self.data, self.optim, self.schedule
-        if m.input_size < 32 or m.input_size % 32:
-            errs.append("model.input_size: must be a multiple of 32 (128 or 256)")
+        entry = ZOO.get(m.name)
+        if entry is None:
+            errs.append(f"model.name: {m.name!r} is not one of {', '.join(ZOO)}")
+        elif m.input_size < entry.input_multiple or m.input_size % entry.input_multiple:
+            errs.append(f"model.input_size: must be a multiple of {entry.input_multiple} (128)")
         if m.num_points not in (68, 70):
             errs.append("model.num_points: must be 68 (or 70 with the pupils)")
         if not 0 <= self.init.prune_ratio < 1:
             errs.append("init.prune_ratio: must be in [0, 1)")
         elif self.init.prune_ratio and not self.init.checkpoint:
             errs.append("init.prune_ratio: prunes a trained model; set init.checkpoint")
+        elif self.init.prune_ratio and entry is not None and not entry.prunable:
+            errs.append(f"init.prune_ratio: {m.name} cannot be channel-pruned")
         if not 0 <= d.val_fraction < 1:
             errs.append("data.val_fraction: must be in [0, 1)")
         if d.crop_scale <= 0.5:
