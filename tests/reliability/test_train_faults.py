@@ -1,8 +1,10 @@
-"""`synthmarks train` under faults: kill -9 at a random point then --resume ends bitwise where an
-uninterrupted run ends."""
+"""`synthmarks train` under faults: killed at a random point or just after a mid-epoch save, a
+resumed run ends bitwise where an uninterrupted run ends, log rows included; a resume that would
+change what the run is gets refused."""
 
 from __future__ import annotations
 
+import csv
 import random
 import time
 from pathlib import Path
@@ -17,19 +19,37 @@ from synthmarks.models.checkpoint import read_checkpoint
 TINY = Path(__file__).resolve().parents[2] / "configs" / "tiny.yaml"
 
 
+RUN_SETS = [
+    "data.limit=20",
+    "data.val_real=null",
+    "optim.batch_size=4",
+    "schedule.epochs=3",
+    "log.checkpoint_every_steps=1",
+]  # configs/tiny.yaml on 20 Face Synthetics faces: 4 steps an epoch, 3 epochs
+TIMING = ("img_per_s", "epoch_s", "data_wait")  # log columns that measure the machine
+
+
+def sets(shared: Path, out: Path) -> list[str]:
+    extra = [f"data.train={shared / 'data/facesynthetics-100'}", f"log.out_dir={out}"]
+    return [f"--set={s}" for s in RUN_SETS + extra]
+
+
 @pytest.fixture()
 def tiny_sets(shared, tmp_path) -> list[str]:
-    """configs/tiny.yaml on 20 Face Synthetics faces: 4 steps an epoch, 3 epochs."""
-    sets = [
-        f"data.train={shared / 'data/facesynthetics-100'}",
-        "data.limit=20",
-        "data.val_real=null",
-        "optim.batch_size=4",
-        "schedule.epochs=3",
-        "log.checkpoint_every_steps=1",
-        f"log.out_dir={tmp_path / 'runs'}",
-    ]
-    return [f"--set={s}" for s in sets]
+    return sets(shared, tmp_path / "runs")
+
+
+@pytest.fixture(scope="module")
+def straight(shared, tmp_path_factory) -> Path:
+    """The uninterrupted run every interrupted one must end equal to."""
+    out = tmp_path_factory.mktemp("straight")
+    assert main(["train", "--config", str(TINY), *sets(shared, out), "--set=name=run"]) == 0
+    return out / "run"
+
+
+def log_rows(run: Path) -> list[dict[str, str]]:
+    with open(run / "log.csv", newline="") as f:
+        return [{k: v for k, v in r.items() if k not in TIMING} for r in csv.DictReader(f)]
 
 
 def weights_equal(a: Path, b: Path) -> None:
@@ -39,8 +59,7 @@ def weights_equal(a: Path, b: Path) -> None:
         assert torch.equal(v, sb["state_dict"][k]), k
 
 
-def test_kill9_at_a_random_point_then_resume_is_exact(tiny_sets, tmp_path):
-    assert main(["train", "--config", str(TINY), *tiny_sets, "--set=name=straight"]) == 0
+def test_kill9_at_a_random_point_then_resume_is_exact(tiny_sets, tmp_path, straight):
     proc = start_cli("train", "--config", str(TINY), *tiny_sets, "--set=name=killed")
     run = tmp_path / "runs" / "killed"
     try:
@@ -50,7 +69,36 @@ def test_kill9_at_a_random_point_then_resume_is_exact(tiny_sets, tmp_path):
         kill9(proc.pid)
         proc.wait(timeout=30)
     assert main(["train", "--resume", str(run / "last.pt")]) == 0
-    weights_equal(tmp_path / "runs" / "straight" / "last.pt", run / "last.pt")
+    weights_equal(straight / "last.pt", run / "last.pt")
+    assert log_rows(run) == log_rows(straight)
+
+
+class Killed(BaseException):
+    """Stands for kill -9: nothing in the trainer catches it, so nothing more is saved."""
+
+
+def test_resumed_mid_epoch_log_row_covers_the_whole_epoch(
+    tiny_sets, tmp_path, straight, monkeypatch
+):
+    from synthmarks.train import trainer
+
+    real_save = trainer.save_checkpoint
+
+    def save_then_die(*args, **kwargs):  # dies right after the save at epoch 2, batch 2
+        real_save(*args, **kwargs)
+        ts = kwargs.get("train_state") or {}
+        if (ts.get("epoch"), ts.get("batch_in_epoch")) == (1, 2):
+            raise Killed
+
+    monkeypatch.setattr(trainer, "save_checkpoint", save_then_die)
+    with pytest.raises(Killed):
+        main(["train", "--config", str(TINY), *tiny_sets, "--set=name=run"])
+    monkeypatch.undo()
+    run = tmp_path / "runs" / "run"
+    assert main(["train", "--resume", str(run / "last.pt")]) == 0
+    weights_equal(straight / "last.pt", run / "last.pt")
+    # before the fix, epoch 2's loss averaged only the two batches after the resume
+    assert log_rows(run) == log_rows(straight)
 
 
 def test_resume_refuses_a_changed_network_and_allows_harmless_keys(tiny_sets, tmp_path, capsys):
