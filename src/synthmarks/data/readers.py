@@ -27,8 +27,9 @@ FORMATS = ("facesynthetics", "pts", "aflw2000")
 PTS_ORIGIN = 1.0
 
 #: how far outside its image a label may lie, as a fraction of the image's longer side: faces cut
-#: by the border have a few points just outside; a point further out is a wrong label
-NEAR_IMAGE = 0.25
+#: by the border have points outside (a synthetic face of face_scale 1.5 reaches 0.37 out); a
+#: point further out is a wrong label (swapped x/y, another image's, a unit error)
+NEAR_IMAGE = 0.5
 
 
 def detect_format(root: Path) -> str:
