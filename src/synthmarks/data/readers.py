@@ -28,7 +28,7 @@ PTS_ORIGIN = 1.0
 
 #: how far outside its image a label may lie, as a fraction of the image's longer side: faces cut
 #: by the border have points outside (a synthetic face of face_scale 1.5 reaches 0.37 out); a
-#: point further out is a wrong label (swapped x/y, another image's, a unit error)
+#: point further out is a wrong label (another image's, a unit or scale error)
 NEAR_IMAGE = 0.5
 
 
