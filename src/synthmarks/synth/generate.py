@@ -154,7 +154,7 @@ class Worker:
                 image.astype(np.float32), orng, n_occ, bounding_box(points), self.bank
             )
             seg[occ > 0.5] = 255
-        vis = labels.visibility(scene, points, pos3, res.depth_hi, res.supersample, occ)
+        vis = labels.visibility(scene, points, pos3, res.depth_hi, res.supersample, occ, res.seg)
         out = camera_effects(image.astype(np.float32), params["camera_fx"])
         meta = {
             "version": __version__,

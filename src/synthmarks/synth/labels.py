@@ -20,6 +20,8 @@ from synthmarks.landmarks import BROW_LINES
 from synthmarks.synth.facemodel import PARTS, FaceModel
 from synthmarks.synth.scene import Scene
 
+#: Face Synthetics' hair class: a point under it is hidden (see :func:`visibility`).
+HAIR_CLASS = 13
 #: Depth tolerance (cm) when deciding whether the surface at a landmark's pixel is the landmark.
 DEPTH_TOLERANCE_CM = 0.5
 #: A jaw point moves to the outline only if that is this many pixels further out: the line's
@@ -160,8 +162,12 @@ def visibility(
     depth_hi: np.ndarray,
     supersample: int,
     occluder_alpha: np.ndarray | None = None,
+    seg: np.ndarray | None = None,
 ) -> np.ndarray:
-    """True where the point is inside the image, in front (by the depth buffer) and unoccluded."""
+    """True where the point is inside the image, in front (by the depth buffer) and unoccluded.
+
+    With ``seg``, a point whose pixel the rendered hair covers (class 13) is hidden too: hair
+    cards lie within the depth tolerance of the skin, where depth alone cannot tell."""
     h, w = depth_hi.shape
     s = supersample
     vis = np.zeros(len(points), bool)
@@ -177,4 +183,6 @@ def visibility(
         vis[i] = bool(np.any(win >= d - tol))
         if vis[i] and occluder_alpha is not None:
             vis[i] = occluder_alpha[int(round(y)), int(round(x))] < 0.5
+        if vis[i] and seg is not None:
+            vis[i] = seg[int(round(y)), int(round(x))] != HAIR_CLASS
     return vis

@@ -362,8 +362,11 @@ uniform int card_pass;
 uniform float hair_shine;
 void main() {
     vec4 t = texture(tex_card, v_uv);
-    if (card_pass == 0 && t.a < 0.5) discard;
-    if (card_pass == 1 && (t.a >= 0.5 || t.a < 0.03)) discard;
+    // eyebrow strands are sparse: filtered down they rarely reach half coverage, yet the brow
+    // region is brow (classes 5/6) wherever they are drawn
+    float dense = card_kind == 1 ? 0.2 : 0.5;
+    if (card_pass == 0 && t.a < dense) discard;
+    if (card_pass == 1 && (t.a >= dense || t.a < 0.03)) discard;
     vec3 V;
     vec3 N = view_normal(V);
     // hair keeps its texture's strands, recoloured; brow and lash textures are black strand
@@ -378,7 +381,7 @@ void main() {
         * max(dot(N, L) + 0.2, 0.0) * key_visibility(N) * float(card_kind == 0);
     vec3 col = shade(albedo, N, V, 0.0, 10.0, 0.85, vec3(0.0));
     col = pow(pow(col, vec3(2.2)) + key_col * kk * exposure, vec3(1.0 / 2.2));
-    f_col = vec4(col, card_pass == 0 ? 1.0 : t.a);
+    f_col = vec4(col, card_pass == 0 ? 1.0 : t.a);  // the dense part is drawn opaque
     f_seg = vec4(cls / 255.0, 0.0, 0.0, 1.0);
 }
 """
