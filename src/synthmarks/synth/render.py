@@ -495,7 +495,7 @@ void main() {
 }
 """
 #: Shadow map side (texels) and the half-width (cm) of the scene it covers around the face.
-SHADOW_SIZE = 1024
+SHADOW_SIZE = 512
 SHADOW_RADIUS_CM = 32.0
 #: Texture units per cornea-UV unit of the iris lookup: the cornea's iris radius (0.095) onto
 #: MakeHuman's (appearance.IRIS_RADIUS_TEX of the texture width).
