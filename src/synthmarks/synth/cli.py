@@ -57,8 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--jaw-convention",
         choices=("xray", "outline"),
         default="xray",
-        help="xray: true jaw line (Face Synthetics); outline: jaw points follow the "
-        "visible face outline when the head turns (300-W, AFLW2000-3D)",
+        help="xray: true jaw line (Face Synthetics; also AFLW2000-3D, whose points project a "
+        "fitted 3-D face); outline: jaw points follow the visible face outline when the head "
+        "turns, as 300-W's annotators drew them (docs/experiments.md)",
     )
     p.add_argument(
         "--brow-convention",
