@@ -14,9 +14,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from synthmarks.infer.landmarker import Landmarker
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -78,6 +81,7 @@ def make_clip(image: np.ndarray, box: np.ndarray, path: Path, frames: int) -> No
 
 def run(args: argparse.Namespace) -> int:
     import cv2
+    import torch
 
     from synthmarks.data.sample import read_image
     from synthmarks.infer.detect import FaceDetector
@@ -86,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.models import model_info
     from synthmarks.models.checkpoint import load_model
 
+    # One thread everywhere: the laptop case (one face at a time) and the figures in the README.
     cv2.setNumThreads(1)
+    torch.set_num_threads(1)
     ckpt = Path(args.model) if args.model else DEFAULT_CHECKPOINT
     image_path = args.image or default_image()
     image = read_image(image_path)
@@ -124,7 +130,7 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("predict ms/face, onnx int8, batch 1", f"{1000 * t8:.2f}"))
         rows.append(("int8 model size", f"{args.int8.stat().st_size / 1e6:.2f} MB"))
     rows += comparison_rows(image, box, args.repeat)
-    rows += jitter_rows(image, box, ckpt)
+    rows += jitter_rows(image, box, lm_onnx)
     with tempfile.TemporaryDirectory() as tmp:
         clip = args.video
         if clip is None:
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                     f"{1000 * td:.1f}",
                 )
             )
-        stats = annotate_video(clip, Path(tmp) / "out.mp4", model=str(ckpt))
+        stats = annotate_video(clip, Path(tmp) / "out.mp4", model=str(ckpt), backend="onnx")
     rows.append(
         (
             "video FPS end to end, 640x480 (decode, track, landmarks, smooth, draw, encode)",
@@ -156,11 +162,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def jitter_rows(
-    image: np.ndarray, box: np.ndarray, ckpt: Path, count: int = 90
+    image: np.ndarray, box: np.ndarray, lm: Landmarker, count: int = 90
 ) -> list[tuple[str, str]]:
     """Point jitter on a still face: the same image with fresh camera-like noise each frame
     (Gaussian, sigma 3 grey levels), tracked with and without the One-Euro filter."""
-    from synthmarks.infer.landmarker import Landmarker
     from synthmarks.infer.smooth import OneEuroConfig
     from synthmarks.infer.video import still_jitter
 
@@ -169,7 +174,6 @@ def jitter_rows(
         np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
         for _ in range(count)
     ]
-    lm = Landmarker(ckpt)
     raw = still_jitter(frames, box, lm, OneEuroConfig(enabled=False))
     smooth = still_jitter(frames, box, lm, OneEuroConfig())
     return [

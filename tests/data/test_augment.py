@@ -9,6 +9,7 @@ import pytest
 
 from synthmarks.data import crop
 from synthmarks.data.augment import AugmentConfig, Augmenter
+from synthmarks.errors import SynthmarksError
 from synthmarks.landmarks import bounding_box
 from synthmarks.models.mean_shape import DEFAULT_MEAN_SHAPE_68
 
@@ -113,11 +114,13 @@ def test_occluded_points_become_invisible():
     assert quiet.occlude(img, pts, np.ones(68, bool), np.random.default_rng(0))[1].all()
 
 
-def test_config_check_names_bad_values():
-    errs = AugmentConfig(rotate_p=1.5, scale=(1.2, 0.8), jpeg_quality=(0, 90)).check()
-    joined = " ".join(errs)
-    assert "rotate_p" in joined and "scale" in joined and "jpeg_quality" in joined
-    assert AugmentConfig().check() == []
+def test_config_validate_names_every_bad_value():
+    with pytest.raises(SynthmarksError) as err:
+        AugmentConfig(rotate_p=1.5, scale=(1.2, 0.8), jpeg_quality=(0, 90)).validate()
+    for key in ("augment.rotate_p", "augment.scale", "augment.jpeg_quality"):
+        assert key in str(err.value)
+    assert "\n" not in str(err.value)
+    assert AugmentConfig().validate() == AugmentConfig()
 
 
 def test_reach_covers_the_sampled_crops():

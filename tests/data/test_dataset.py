@@ -16,7 +16,6 @@ from synthmarks.data.dataset import (
     ImageCache,
     LandmarkDataset,
     mean_target,
-    to_model_input,
 )
 from synthmarks.data.sample import Sample
 from synthmarks.landmarks import bounding_box
@@ -85,14 +84,6 @@ def test_sampler_is_seeded_sharded_and_skippable():
     assert {i for x in shards for _, i in x} == set(range(10))
     ranks[1].set_epoch(2, skip=3)
     assert list(ranks[1]) == shards[1][3:] and len(ranks[1]) == 1
-
-
-def test_model_input_is_normalised_channels_last():
-    images = torch.full((2, SIZE, SIZE, 3), 255, dtype=torch.uint8)
-    x = to_model_input(images, (0.5, 0.5, 0.5), (0.25, 0.5, 1.0))
-    assert x.shape == (2, 3, SIZE, SIZE)
-    assert x.is_contiguous(memory_format=torch.channels_last)
-    np.testing.assert_allclose(x[0, :, 0, 0].numpy(), [2.0, 1.0, 0.5], rtol=1e-6)
 
 
 def test_mean_target_is_the_mean_shape(tmp_path):

@@ -113,6 +113,37 @@ def test_pipnet_nrm_merge_averages_reverse_neighbours():
     assert torch.allclose(shift, torch.zeros(68), atol=1e-5)
 
 
+def test_pipnet_decodes_a_hand_built_map():
+    """Written by hand, not by encode(): landmark i's score peaks at column c, row r (flat cell
+    r * G + c) with offsets (ox, oy) read at that cell only, giving ((c + ox) / G, (r + oy) / G);
+    neighbour predictions made at that cell average in with weight 1 / (1 + reverse count)."""
+    model = build_model("pipnet_mbv3s", num_neighbors=4)
+    g, n, k = model.grid, 68, 4
+    rng = np.random.default_rng(0)
+    col, row = rng.integers(0, g, n), rng.integers(0, g, n)
+    own = (np.stack([col, row], 1) + rng.uniform(0, 1, (n, 2))) / g
+    nbrs = model.neighbours.numpy()
+    delta = np.array([0.01, -0.02])  # every neighbour prediction is off by this much
+    maps = {
+        c: torch.full((1, ch, g, g), 5.0)
+        for c, ch in [("offset_x", n), ("offset_y", n), ("nb_x", n * k), ("nb_y", n * k)]
+    }
+    score = torch.full((1, n, g, g), 0.3)
+    for i in range(n):
+        r, c = row[i], col[i]
+        score[0, i, r, c] = 0.9
+        maps["offset_x"][0, i, r, c] = own[i, 0] * g - c
+        maps["offset_y"][0, i, r, c] = own[i, 1] * g - r
+        for kk, j in enumerate(nbrs[i]):
+            maps["nb_x"][0, i * k + kk, r, c] = (own[j, 0] + delta[0]) * g - c
+            maps["nb_y"][0, i * k + kk, r, c] = (own[j, 1] + delta[1]) * g - r
+    points, conf = model.decode({"score": score, **maps})
+    reverse = np.bincount(nbrs.ravel(), minlength=n)[:, None]
+    expected = own + delta * reverse / (1 + reverse)
+    np.testing.assert_allclose(points[0].numpy(), expected, atol=1e-5)
+    np.testing.assert_allclose(conf.numpy(), 0.9, atol=1e-6)
+
+
 @pytest.mark.parametrize("kwargs", [{}, {"score_loss": "bce", "num_neighbors": 4, "stride": 32}])
 def test_pipnet_predict_equals_decode_of_forward(kwargs):
     """predict() reads the offsets only at the best cells; it must give decode(forward) exactly."""
@@ -182,3 +213,35 @@ def test_few_steps_reduce_loss(name, kwargs):
         opt.step()
         values.append(loss.item())
     assert min(values[-3:]) < 0.85 * values[0], values
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_zoo_entries_declare_what_their_builders_take(name):
+    """The trainer passes the mean shape and prune_model works on what the zoo declares, so each
+    declaration must match its builder: checked here by trying, once, instead of at run time."""
+    from synthmarks.errors import SynthmarksError
+    from synthmarks.models import ZOO
+    from synthmarks.models.prune import prune_model
+
+    entry = ZOO[name]
+    shape = (DEFAULT_MEAN_SHAPE_68 - 0.5) * 0.8 + 0.5  # not the packaged default
+    if entry.mean_shape:
+        model = build_model(name, mean_shape=shape)
+        np.testing.assert_allclose(model.config["mean_shape"], shape, atol=1e-6)
+    else:
+        with pytest.raises(TypeError, match="mean_shape"):
+            build_model(name, mean_shape=shape)
+    model = build_model(name, input_size=3 * entry.input_multiple).eval()
+    with torch.no_grad():
+        points, _ = model.predict(
+            torch.randn(1, 3, 3 * entry.input_multiple, 3 * entry.input_multiple)
+        )
+    assert points.shape == (1, 68, 2)
+    if entry.prunable:
+        pruned = prune_model(model, 0.5)
+        assert model_info(pruned)["params"] < model_info(model)["params"]
+    else:  # its builder has no pruned shape to take
+        with pytest.raises(TypeError, match="expand_channels"):
+            build_model(name, expand_channels=[8] * 11)
+        with pytest.raises(SynthmarksError, match="channel pruning supports"):
+            prune_model(model, 0.5)

@@ -10,8 +10,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from synthmarks.data.dataset import to_model_input
 from synthmarks.errors import SynthmarksError
+from synthmarks.infer.runtime import to_model_input
 from synthmarks.models import INPUT_MEAN, INPUT_STD, PointsModule, build_model, model_info
 from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
 from synthmarks.models.checkpoint import load_model, save_checkpoint

@@ -23,7 +23,12 @@ def test_overrides_change_one_setting_and_reach_the_samples():
 
 @pytest.mark.parametrize(
     "item, match",
-    [("p_occluder=1.5", "probability"), ("nothing=1", "KEY one of"), ("p_hair", "KEY=VALUE")],
+    [
+        ("p_occluder=1.5", "probability"),
+        ("nothing=1", "nothing.*not in 'SynthConfig'"),
+        ("p_hair", "KEY=VALUE"),
+        ("size=big", "size.*Integer"),
+    ],
 )
 def test_bad_overrides_are_one_line_errors(item, match):
     with pytest.raises(SynthmarksError, match=match):

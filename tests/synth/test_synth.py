@@ -18,14 +18,6 @@ SIZE = 128
 
 
 @pytest.fixture(scope="module")
-def face_model(shared: Path) -> Path:
-    path = shared / "assets" / "ICT-FaceKit-FaceXModel.tar.xz"
-    if not path.is_file():
-        pytest.skip(f"ICT face model not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory, face_model) -> Path:
     """A cache shared by the module (converting the model takes ~8 s, loading it < 1 s)."""
     import os
@@ -233,6 +225,28 @@ def test_landmark_vertices_project_where_they_are_rendered(worker):
         assert cls(i) != 0, f"point {i} is on the background"
 
 
+@pytest.mark.parametrize("brow", ["edge", "centre"])
+def test_neutral_frontal_labels_are_in_ibug_order_and_mirror_symmetric(worker, brow):
+    """On the mean face, straight ahead, the labels are the iBUG 68 in order: the face is its own
+    mirror image under FLIP_PERMUTATION (a wrong pair in the table moves a point by pixels; the
+    mesh is symmetric to a hundredth of one), point 8 is the chin, the jaw runs left to right."""
+    p = frontal_params(worker, brow_convention=brow)
+    p["identity"] = [0.0] * len(p["identity"])
+    pts = worker.make(p).points[:68].astype(np.float64)
+    midline = [8, 27, 28, 29, 30, 33, 51, 57, 62, 66]
+    centre_x = pts[midline, 0].mean()
+    assert np.abs(pts[midline, 0] - centre_x).max() < 0.1
+    mirrored = pts[FLIP_PERMUTATION[:68]].copy()
+    mirrored[:, 0] = 2 * centre_x - mirrored[:, 0]
+    np.testing.assert_allclose(mirrored, pts, atol=0.1)
+    assert pts[:17, 1].argmax() == 8, "point 8 is the chin, the jaw's lowest point"
+    assert (np.diff(pts[:17, 0]) > 0).all(), "jaw 0..16 runs from image left to right"
+    assert (np.diff(pts[27:31, 1]) > 0).all(), "nose bridge 27..30 runs downwards"
+    assert pts[36, 0] < pts[39, 0] < pts[42, 0] < pts[45, 0], "eye corners left to right"
+    assert pts[48, 0] < pts[54, 0] and pts[51, 1] < pts[57, 1], "mouth corners; upper lip above"
+    assert pts[19, 1] < pts[37, 1] and pts[24, 1] < pts[44, 1], "brows above the eyes"
+
+
 def test_outline_jaw_follows_the_silhouette(worker):
     from synthmarks.synth import labels
     from synthmarks.synth.scene import build_scene
@@ -397,7 +411,8 @@ def test_flips_and_crops_keep_labels_attached(reference_run):
         inside = (pts >= 1).all(1) & (pts < SIZE - 2).all(1)
         flipped = img[:, ::-1]
         fpts = flip_points(pts, SIZE)
-        # point i of the flipped face is the mirror of original point FLIP_PERMUTATION[i]
+        # the mirror's pixel convention (x -> W - 1 - x): any relabelling table passes this half;
+        # the table itself is checked on a symmetric face (test_neutral_frontal_labels_...)
         a = bilinear(img, pts[FLIP_PERMUTATION])
         b = bilinear(flipped, fpts)
         np.testing.assert_allclose(

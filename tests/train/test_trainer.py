@@ -3,6 +3,7 @@ interrupted (between or inside epochs) and resumed ends with exactly the same we
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from synthmarks.cli import main
+from synthmarks.errors import SynthmarksError
 from synthmarks.models.checkpoint import read_checkpoint
 from synthmarks.train.config import load_config
 from synthmarks.train.trainer import Trainer, train
@@ -56,42 +58,50 @@ def states_equal(a: Path, b: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "where, model",
+    "where, model, extra",
     [
-        ("epoch", "pipnet_mbv3s"),
-        ("step", "regress_mbv3s"),  # dropout: the torch RNG must be restored mid-epoch too
+        ("epoch", "pipnet_mbv3s", []),
+        ("step", "regress_mbv3s", []),  # dropout: the torch RNG must be restored mid-epoch too
+        # a loader worker process draws each sample's augmentation itself, from (seed, epoch,
+        # index): a resumed run must reach the same samples without the worker's state
+        ("step", "pipnet_mbv3s", ["data.workers=1"]),
+        # the compiled forward shares its parameters with the model that is saved and restored
+        ("step", "pipnet_mbv3s", ["runtime.compile=true"]),
     ],
+    ids=["epoch", "step-dropout", "step-workers", "step-compile"],
 )
 def test_resume_ends_where_an_uninterrupted_run_would(
-    tiny_overrides, tmp_path, monkeypatch, where, model
+    tiny_overrides, tmp_path, monkeypatch, where, model, extra
 ):
-    sets = tiny_overrides + [f"model.name={model}", "schedule.epochs=2"]
+    if "runtime.compile=true" in extra:  # dynamo's graph capture without minutes of codegen
+        monkeypatch.setattr(torch, "compile", functools.partial(torch.compile, backend="eager"))
+    sets = tiny_overrides + [f"model.name={model}", "schedule.epochs=2", *extra]
     if model != "pipnet_mbv3s":
         sets.append("model.kwargs={width_mult: 0.5}")
     straight = load_config(TINY, sets + ["name=straight"])
     train(straight)
 
     broken = load_config(TINY, sets + ["name=broken"])
+    original_end_epoch, original_train_step = Trainer._end_epoch, Trainer._train_step
     if where == "epoch":  # killed right after epoch 1 was checkpointed
-        original = Trainer._end_epoch
 
         def end_then_die(self, *args):
-            original(self, *args)
+            original_end_epoch(self, *args)
             raise KeyboardInterrupt
 
         monkeypatch.setattr(Trainer, "_end_epoch", end_then_die)
     else:  # Ctrl-C in the middle of epoch 2
-        original_step = Trainer._step
 
         def step_then_die(self, *args):
             if self.step == 6:
                 raise KeyboardInterrupt
-            return original_step(self, *args)
+            return original_train_step(self, *args)
 
-        monkeypatch.setattr(Trainer, "_step", step_then_die)
+        monkeypatch.setattr(Trainer, "_train_step", step_then_die)
     with pytest.raises(KeyboardInterrupt):
         train(broken)
-    monkeypatch.undo()
+    monkeypatch.setattr(Trainer, "_end_epoch", original_end_epoch)
+    monkeypatch.setattr(Trainer, "_train_step", original_train_step)
     last = broken.run_dir / "last.pt"
     state = read_checkpoint(last)["train_state"]
     assert (state["epoch"], state["batch_in_epoch"]) == ((1, 0) if where == "epoch" else (1, 2))
@@ -116,3 +126,21 @@ def test_user_errors_are_one_line(tiny_overrides, tmp_path, capsys):
     last = tmp_path / "runs" / "tiny" / "last.pt"
     assert main(["train", "--resume", str(last), "--set=schedule.epochs=2"]) == 0
     assert read_checkpoint(last)["train_state"]["epoch"] == 2
+
+
+def test_the_checkpoint_metric_is_the_one_asked_for(tiny_overrides):
+    """best.pt follows data.select_on and nothing else: a synthetic hold-out that rounds to no
+    face is an error, not a silent switch to the real set or the loss."""
+    few = tiny_overrides + ["data.val_fraction=0.01", "schedule.epochs=1"]  # 48 faces: none held
+    with pytest.raises(SynthmarksError, match="holds out none.*select_on is synth"):
+        Trainer(load_config(TINY, few))
+    cfg = load_config(TINY, few + ["data.select_on=loss"])
+    train(cfg)
+    ckpt = read_checkpoint(cfg.run_dir / "best.pt")
+    assert ckpt["train_state"]["best"]["metric"] == "loss"
+    held = load_config(TINY, tiny_overrides + ["schedule.epochs=1", "name=held"])
+    train(held)
+    best = read_checkpoint(held.run_dir / "best.pt")["train_state"]["best"]
+    assert best["metric"] == "val_synth_nme" and best["value"] == pytest.approx(
+        read_checkpoint(held.run_dir / "best.pt")["metrics"]["val_synth_nme"]
+    )

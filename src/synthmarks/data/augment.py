@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from synthmarks.data import crop
+from synthmarks.errors import SynthmarksError
 from synthmarks.landmarks import FLIP_PERMUTATION, bounding_box
 
 
@@ -56,8 +57,9 @@ class AugmentConfig:
     #: mark points under an occluder invisible (the loss can still train on them: see TrainConfig)
     occlude_visibility: bool = True
 
-    def check(self) -> list[str]:
-        """Problems as ``"key: message"`` strings (empty when the config is usable)."""
+    def validate(self) -> AugmentConfig:
+        """Raise a one-line error naming every setting out of range (the training config's
+        ``augment`` section is checked here)."""
         errs = []
         for name in (
             "rotate_p",
@@ -88,7 +90,9 @@ class AugmentConfig:
         for name in ("brightness", "contrast", "saturation", "channel_gain"):
             if not 0 <= getattr(self, name) <= 1:
                 errs.append(f"{name}: must be in [0, 1]")
-        return errs
+        if errs:
+            raise SynthmarksError("config: " + "; ".join(f"augment.{e}" for e in errs))
+        return self
 
     def reach(self) -> float:
         """How far from the base crop's centre, in base-crop sides, an augmented crop can sample:

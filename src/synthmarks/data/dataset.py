@@ -9,8 +9,9 @@ Three pieces, each there for a reason:
   hands the dataset ``(epoch, index)`` keys, so the augmentation of every sample is a pure function
   of (seed, epoch, index) whatever the number of workers or processes, and a resumed run can skip
   the batches it already did.
-* :class:`LandmarkDataset` returns HWC uint8 crops; :func:`to_model_input` normalises a whole batch
-  in torch, and permuting the HWC batch to NCHW gives channels-last memory for free.
+* :class:`LandmarkDataset` returns HWC uint8 crops, as inference crops them; the trainer
+  normalises a whole batch with :func:`synthmarks.infer.runtime.to_model_input`, the function
+  inference uses, and permuting the HWC batch to NCHW gives channels-last memory for free.
 """
 
 from __future__ import annotations
@@ -227,24 +228,6 @@ class EpochSampler(Sampler):
         order = np.resize(order, total)  # pad by repeating from the start
         mine = order[self.rank :: self.world_size][self.skip :]
         return iter([(self.epoch, int(i)) for i in mine])
-
-
-def to_model_input(
-    images: torch.Tensor,
-    mean: Sequence[float],
-    std: Sequence[float],
-    device: torch.device | str = "cpu",
-    dtype: torch.dtype = torch.float32,
-) -> torch.Tensor:
-    """(B, S, S, 3) uint8 -> normalised float (B, 3, S, S) in channels-last memory.
-
-    ``(x / 255 - mean) / std`` as one multiply-add; the HWC -> NCHW permute is a view whose strides
-    are exactly channels-last, so no copy happens before the model.
-    """
-    x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).to(dtype)
-    m = torch.tensor(mean, dtype=dtype, device=x.device).view(1, 3, 1, 1)
-    s = torch.tensor(std, dtype=dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * (1.0 / (255.0 * s)) - m / s).contiguous(memory_format=torch.channels_last)
 
 
 def mean_target(

@@ -1,9 +1,14 @@
-"""Arguments of ``synthmarks eval``."""
+"""Arguments of ``synthmarks eval``: flags and ``--set`` fill an
+:class:`~synthmarks.eval.evaluate.EvalConfig`, whose fields hold the defaults."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from synthmarks.config import add_set_argument
+from synthmarks.infer.predict_cli import add_backend_argument
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,7 +30,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--norm",
-        default="auto",
         choices=["auto", "box", "interocular", "interpupil", "diagonal"],
         help="NME normalisation (auto: box for AFLW2000-3D and synthetic, inter-ocular for .pts)",
     )
@@ -36,35 +40,51 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="folder for report.json, ced.png, worst_*.png (default: runs/eval/<data>)",
     )
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, help="faces per model call (default 32)")
     p.add_argument("--limit", type=int, help="use only the first N faces")
     p.add_argument(
-        "--worst", type=int, default=16, help="faces in each worst-case contact sheet (0: no sheet)"
+        "--worst", type=int, help="faces in each worst-case contact sheet (default 16; 0: no sheet)"
     )
-    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    add_backend_argument(p, default=None)
+    add_set_argument(p, "batch_size=64", "EvalConfig in synthmarks/eval/evaluate.py")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="stop at the first bad label file (default: list every bad file, score the rest)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from synthmarks.errors import SynthmarksError
+    from synthmarks import config
     from synthmarks.eval.evaluate import EvalConfig, evaluate
     from synthmarks.eval.report import format_table
 
-    if args.batch_size < 1 or (args.limit is not None and args.limit < 1) or args.worst < 0:
-        raise SynthmarksError("--batch-size and --limit must be positive, --worst not negative")
-    out = args.out or Path("runs") / "eval" / args.data.resolve().name
-    cfg = EvalConfig(
-        data=args.data,
-        models=args.models or ["default"],
-        format=args.format,
-        norm=args.norm,
-        threshold=args.threshold,
-        out=out,
-        batch_size=args.batch_size,
-        limit=args.limit,
-        worst=args.worst,
-        backend=args.backend,
-    )
+    flags = {
+        "data": args.data,
+        "models": args.models,
+        "format": args.format,
+        "norm": args.norm,
+        "threshold": args.threshold,
+        "out": args.out or Path("runs") / "eval" / args.data.resolve().name,
+        "batch_size": args.batch_size,
+        "limit": args.limit,
+        "worst": args.worst,
+        "backend": args.backend,
+        "strict": args.strict,
+    }
+    given = {k: v for k, v in flags.items() if v is not None}
+    cfg = config.build(EvalConfig, given, overrides=args.overrides)
     rep = evaluate(cfg)
+    for bad in rep["skipped"]:
+        print(f"synthmarks eval: skipped {bad['error']}", file=sys.stderr)
+    if rep["skipped"]:
+        print(
+            f"synthmarks eval: {len(rep['skipped'])} bad label file(s) skipped, "
+            f"{rep['count']} scored (--strict stops at the first)",
+            file=sys.stderr,
+        )
     print(format_table(rep))
+    out = cfg.out
     print(f"wrote {out / 'report.json'}, {out / 'ced.png'} and worst-case sheets in {out}")
     return 0

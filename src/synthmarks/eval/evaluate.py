@@ -18,6 +18,8 @@ from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval import metrics
+from synthmarks.fileio import prepare_out_dir
+from synthmarks.infer.landmarker import BACKENDS
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 #: normalisation that fits each format: box for AFLW2000-3D and synthetic sets (which hold profiles,
@@ -31,18 +33,31 @@ FLIP_SUFFIX = "+flip"
 
 @dataclass
 class EvalConfig:
-    """Everything one evaluation run needs."""
+    """Everything one evaluation run needs; ``out`` None writes no files."""
 
     data: Path
     models: list[str] = field(default_factory=lambda: ["default"])
     format: str | None = None
-    norm: str = "auto"
-    threshold: float | None = None
+    norm: str = "auto"  # or one of metrics.NORMALISERS
+    threshold: float | None = None  # None: DEFAULT_THRESHOLD of the normalisation
     out: Path | None = None
     batch_size: int = 32
     limit: int | None = None
     worst: int = 16
     backend: str = "auto"
+    strict: bool = False  # stop at the first bad label file instead of skipping and listing it
+
+    def validate(self) -> EvalConfig:
+        """Raise a one-line error for a setting no run can use."""
+        if self.norm != "auto" and self.norm not in metrics.NORMALISERS:
+            raise SynthmarksError(
+                f"unknown normalisation {self.norm!r} (auto, {', '.join(metrics.NORMALISERS)})"
+            )
+        if self.batch_size < 1 or (self.limit is not None and self.limit < 1) or self.worst < 0:
+            raise SynthmarksError("batch_size and limit must be positive, worst not negative")
+        if self.backend not in BACKENDS:
+            raise SynthmarksError(f"unknown backend {self.backend!r} ({', '.join(BACKENDS)})")
+        return self
 
 
 @dataclass
@@ -105,14 +120,23 @@ def score(
 
 
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
-    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets."""
+    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets.
+
+    Bad label files are left out and listed under ``"skipped"`` (``cfg.strict``: the first one is
+    an error), so one broken file neither stops the run nor turns every metric into NaN.
+    """
     from synthmarks.eval import report
 
-    samples = load_dataset(cfg.data, cfg.format, cfg.limit)
+    cfg.validate()
+    if cfg.out is not None:
+        prepare_out_dir(cfg.out, "--out")  # before the work, not after it
+    bad: list[tuple[Path, str]] | None = None if cfg.strict else []
+    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad)
+    if not samples:
+        assert bad
+        raise SynthmarksError(f"{cfg.data}: all {len(bad)} label files are bad; first: {bad[0][1]}")
     fmt = cfg.format or detect_format(Path(cfg.data))
     norm = DEFAULT_NORM[fmt] if cfg.norm == "auto" else cfg.norm
-    if norm not in metrics.NORMALISERS:
-        raise SynthmarksError(f"unknown normalisation {norm!r} ({', '.join(metrics.NORMALISERS)})")
     threshold = cfg.threshold or DEFAULT_THRESHOLD[norm]
     gts = np.stack([s.points[:NUM_POINTS] for s in samples])
     boxes = np.stack([bounding_box(g) for g in gts]).astype(np.float32)
@@ -134,6 +158,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         "data": str(cfg.data),
         "format": fmt,
         "count": len(samples),
+        "skipped": [{"file": str(f), "error": msg} for f, msg in bad or []],
         "norm": norm,
         "threshold": threshold,
         "images": [s.image_path.name for s in samples],

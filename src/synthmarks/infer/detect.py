@@ -34,7 +34,8 @@ class DetectorConfig:
     profile_fallback: bool = True
     #: detector box -> approximate landmark box: centre shift (fractions of the box size, x and y)
     #: and size factor; see ``landmark_box``. Medians over 732 dlib detections on 1500 faces of
-    #: ``synthmarks synth --seed 1`` (landmark box vs HOG box: shift 0.00, 0.07; size 0.86 x 0.92).
+    #: ``synthmarks synth --seed 1`` (landmark box vs HOG box: shift 0.00, 0.07; size 0.86 x 0.92),
+    #: made by benchmarks/fit_detector_box.py.
     box_shift: tuple[float, float] = (0.0, 0.07)
     box_scale: float = 0.89
 

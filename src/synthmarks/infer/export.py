@@ -10,9 +10,8 @@ from typing import Any
 
 import torch
 
-from synthmarks.data.dataset import to_model_input
 from synthmarks.fileio import atomic_path
-from synthmarks.infer.runtime import ONNX_META_KEY
+from synthmarks.infer.runtime import ONNX_META_KEY, to_model_input
 from synthmarks.models import export_onnx as export_model
 
 
@@ -49,8 +48,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path) -> dict[str, Any]
 
     from synthmarks.infer.runtime import TorchRunner
 
-    runner = TorchRunner(checkpoint, threads=None)
-    model = onnx.load_from_string(onnx_bytes(runner.module.model, runner.meta))
+    runner = TorchRunner.load(checkpoint)
+    model = onnx.load_from_string(onnx_bytes(runner.model, runner.meta))
     entry = model.metadata_props.add()
     entry.key, entry.value = ONNX_META_KEY, json.dumps(runner.meta)
     with atomic_path(out) as tmp:
@@ -73,12 +72,12 @@ def quantize_int8(
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     from synthmarks.data.readers import load_dataset
-    from synthmarks.infer.landmarker import CropPredictor
+    from synthmarks.infer.engine import CropEngine
     from synthmarks.infer.runtime import OnnxRunner
     from synthmarks.landmarks import bounding_box
 
     runner = OnnxRunner(onnx_in)
-    pred = CropPredictor(runner)
+    engine = CropEngine(runner)
     samples = load_dataset(calib_data, limit=count)
 
     class Reader(CalibrationDataReader):
@@ -89,8 +88,8 @@ def quantize_int8(
             s = next(self._it, None)
             if s is None:
                 return None
-            batch, _, _ = pred.crops([s.load_image()], bounding_box(s.points)[None])
-            return {runner.session.get_inputs()[0].name: runner.prepare(batch)}
+            crops = engine.crop([s.load_image()], bounding_box(s.points)[None])
+            return {runner.session.get_inputs()[0].name: runner.prepare(crops.images)}
 
     with atomic_path(onnx_out) as tmp, tempfile.TemporaryDirectory() as scratch:
         pre = Path(scratch) / "pre.onnx"

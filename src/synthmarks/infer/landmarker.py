@@ -1,8 +1,9 @@
 """The public API: ``Landmarker(model).predict(image, box) -> (68, 2)`` in image pixels.
 
-A Landmarker crops each face box to the model's square input, runs the model and maps the points
-back. ``model`` is a checkpoint (.pt), an exported .onnx file, ``"mean-shape"`` /
-``"mean-shape:PATH"`` (the reference floor), or None for the released model shipped in the package.
+A Landmarker holds a :class:`~synthmarks.infer.engine.CropEngine` (crop each face box to the
+model's square input, run the model, map the points back) and a face detector. ``model`` is a
+checkpoint (.pt), an exported .onnx file, ``"mean-shape"`` / ``"mean-shape:PATH"`` (the reference
+floor), or None for the released model shipped in the package.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from typing import Any
 
 import numpy as np
 
-from synthmarks.data import crop
 from synthmarks.errors import SynthmarksError
-from synthmarks.landmarks import FLIP_PERMUTATION, NUM_POINTS, bounding_box
+from synthmarks.infer.engine import CropEngine
+from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
+#: what may run a model (see :class:`Landmarker`)
+BACKENDS = ("auto", "onnx", "torch")
 #: longer image side the face detector of :meth:`Landmarker.detect` works at
 STILL_DETECT_SIZE = 1280
 
@@ -34,62 +37,15 @@ class Face:
     confidence: float  # mean per-point confidence of the landmark model, in [0, 1]
 
 
-class CropPredictor:
-    """Crop -> runner -> map back, batched. Shared by every neural backend.
-
-    ``flip_tta`` also runs each crop mirrored and averages the two predictions (the mirrored one
-    relabelled with the flip permutation): about 0.13 NME points better on the AFLW2000-3D dev
-    split for twice the model time (docs/experiments.md), so it is an option, not the default.
-    """
-
-    def __init__(self, runner: Any, flip_tta: bool = False) -> None:
-        self.runner = runner
-        self.flip_tta = flip_tta
-        meta = runner.meta
-        self.input_size = int(meta["input_size"])
-        self.crop_scale = float(meta["crop_scale"])
-
-    def crops(
-        self, images: list[np.ndarray], boxes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(B, S, S, 3) uint8 crops of the faces, as the model was trained to see them, and the
-        crop squares' centres (B, 2) and sides (B,) that map the points back."""
-        s = self.input_size
-        centres, sides = crop.box_square(boxes, self.crop_scale)
-        batch = np.empty((len(images), s, s, 3), np.uint8)
-        for i, img in enumerate(images):
-            batch[i] = crop.warp(img, crop.crop_matrix(centres[i], sides[i], s), s)
-        return batch, centres, sides
-
-    def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
-        return self.predict_with_scores(images, boxes)[0]
-
-    def predict_with_scores(
-        self, images: list[np.ndarray], boxes: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Points (B, N, 2) in image pixels and per-point confidences (B, N) in [0, 1]."""
-        batch, centres, sides = self.crops(images, boxes)
-        if self.flip_tta:
-            pts01, scores = self._flip_averaged(batch)
-        else:
-            pts01, scores = self.runner(batch)
-        return crop.from_unit_square(pts01, centres, sides), np.asarray(scores, np.float32)
-
-    def _flip_averaged(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        b = len(batch)
-        pts, scores = self.runner(np.concatenate([batch, batch[:, :, ::-1]]))
-        perm = FLIP_PERMUTATION[: pts.shape[1]]
-        mirrored = pts[b:, perm]
-        mirrored[..., 0] = 1.0 - mirrored[..., 0]  # crop units: pixel p <-> (p + 0.5) / S
-        return (pts[:b] + mirrored) / 2, (scores[:b] + scores[b:, perm]) / 2
-
-
 class Landmarker:
     """68-point landmarks for faces in RGB uint8 images.
 
-    ``backend`` is ``"auto"`` (ONNX Runtime when installed, else PyTorch), ``"onnx"`` or
-    ``"torch"``;
-    ``threads`` = 1 is fastest for one face at a time on a laptop CPU; ``detector`` picks the face
+    ``backend`` says what runs the model: ``"auto"`` follows the file (ONNX Runtime for .onnx,
+    PyTorch for .pt; for the released model, ONNX Runtime when installed), ``"torch"``, or
+    ``"onnx"``, which for a .pt checkpoint exports it in memory first (a few seconds, once; a file
+    made by ``synthmarks export`` loads in a fraction of that). ``threads`` sets ONNX Runtime's
+    threads (1 is fastest for one face at a time on a laptop CPU); PyTorch keeps the process's own
+    setting, which a library object has no business changing. ``detector`` picks the face
     detector of :meth:`detect` (auto, dlib or haar; see :mod:`synthmarks.infer.detect`);
     ``flip_tta`` averages each face with its mirror image (more accurate, twice the model time).
     """
@@ -104,7 +60,7 @@ class Landmarker:
     ) -> None:
         self.predictor = _load(model, backend, threads)
         if flip_tta:
-            if not isinstance(self.predictor, CropPredictor):
+            if not isinstance(self.predictor, CropEngine):
                 raise SynthmarksError(f"{model}: flip_tta needs a neural model")
             self.predictor.flip_tta = True
         self.name = str(model) if model is not None else "synthmarks-default"
@@ -186,14 +142,15 @@ def _check_image(image: np.ndarray) -> None:
 
 
 def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
-    if backend not in ("auto", "onnx", "torch"):
-        raise SynthmarksError(f"unknown backend {backend!r} (auto, onnx or torch)")
+    if backend not in BACKENDS:
+        raise SynthmarksError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
     if isinstance(model, str) and model.startswith("mean-shape"):
         from synthmarks.models.reference import MeanShape
 
         return MeanShape.from_spec(model)
     if model is None:
-        model = DEFAULT_ONNX if backend != "torch" and _has_onnxruntime() else DEFAULT_CHECKPOINT
+        onnx = backend == "onnx" or (backend == "auto" and _has_onnxruntime())
+        model = DEFAULT_ONNX if onnx else DEFAULT_CHECKPOINT
         if not Path(model).is_file():
             raise SynthmarksError(f"{model}: the released model is missing from this install")
     path = Path(model)
@@ -204,14 +161,14 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
     if path.suffix == ".onnx":
         if backend == "torch":
             raise SynthmarksError(f"{path}: an ONNX file needs the onnx backend")
-        return CropPredictor(OnnxRunner(path, threads))
-    if backend == "onnx" or (backend == "auto" and _has_onnxruntime()):
+        return CropEngine(OnnxRunner(path, threads))
+    if backend == "onnx":  # asked for: export the checkpoint in memory
         from synthmarks.infer.export import onnx_bytes
 
-        runner_t = TorchRunner(path, threads)
-        model_bytes = onnx_bytes(runner_t.module.model, runner_t.meta)
-        return CropPredictor(OnnxRunner(model_bytes, threads, runner_t.meta))
-    return CropPredictor(TorchRunner(path, threads))
+        torch_runner = TorchRunner.load(path)
+        model_bytes = onnx_bytes(torch_runner.model, torch_runner.meta)
+        return CropEngine(OnnxRunner(model_bytes, threads, torch_runner.meta))
+    return CropEngine(TorchRunner.load(path))
 
 
 def _has_onnxruntime() -> bool:

@@ -11,8 +11,19 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp", ".tif", ".ti
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by predict, video and live."""
     p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
-    p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
+    add_backend_argument(p)
     p.add_argument("--detector", default="auto", choices=["auto", "dlib", "haar"])
+
+
+def add_backend_argument(p: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    """``--backend``, as ``Landmarker(backend=...)`` takes it (also used by eval)."""
+    p.add_argument(
+        "--backend",
+        default=default,
+        choices=["auto", "onnx", "torch"],
+        help="what runs the model: auto follows the file (.onnx: ONNX Runtime, .pt: PyTorch); "
+        "onnx on a .pt exports it in memory first",
+    )
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -47,6 +58,28 @@ def collect_images(inputs: list[Path]) -> list[Path]:
     return files
 
 
+def check_outputs(files: list[Path], out: Path) -> None:
+    """Before any work: ``--out`` is a writable folder, no drawing would overwrite an input
+    image, and no two inputs would be drawn onto the same output file."""
+    from synthmarks.errors import SynthmarksError
+    from synthmarks.fileio import prepare_out_dir
+
+    prepare_out_dir(out, "--out")
+    inputs = {f.resolve() for f in files}
+    drawn: dict[str, Path] = {}
+    for f in files:
+        name = f"{f.stem}.jpg"
+        if name in drawn:
+            raise SynthmarksError(
+                f"{drawn[name]} and {f} would both be drawn as {out / name}; "
+                "predict them into separate --out folders"
+            )
+        drawn[name] = f
+    for name in [*drawn, "results.json", "results.csv"]:
+        if (out / name).resolve() in inputs:
+            raise SynthmarksError(f"--out {out}: would overwrite the input image {out / name}")
+
+
 def run(args: argparse.Namespace) -> int:
     import csv
     import io
@@ -59,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.infer.results import CSV_HEADER, csv_rows, face_record
 
     files = collect_images(args.inputs)
+    check_outputs(files, args.out)
     lm = Landmarker(
         args.model, backend=args.backend, detector=args.detector, flip_tta=args.flip_tta
     )

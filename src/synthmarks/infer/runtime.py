@@ -1,7 +1,7 @@
 """Runners: a batch of uint8 face crops in, normalised points and scores out.
 
-Two interchangeable engines: PyTorch (any checkpoint, always available) and ONNX Runtime (several
-times faster for small CNNs at batch 1, used by default when installed). Both take the crops as
+Two interchangeable runners: PyTorch (a checkpoint, or the model being trained) and ONNX Runtime (an
+exported file; several times faster for small CNNs at batch 1). Both take the crops as
 the trainer does, (B, S, S, 3) RGB uint8: the exported graph casts and normalises them itself, so
 no float image is ever made in numpy (a quarter of the bytes, and one pass less per face).
 """
@@ -9,12 +9,16 @@ no float image is ever made in numpy (a quarter of the bytes, and one pass less 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from synthmarks.errors import SynthmarksError
+
+if TYPE_CHECKING:  # torch loads only when a torch model runs
+    import torch
 
 #: ONNX metadata key under which export stores the checkpoint's metadata as JSON.
 ONNX_META_KEY = "synthmarks"
@@ -28,28 +32,63 @@ class Runner(Protocol):
         ...
 
 
+def to_model_input(
+    images: torch.Tensor,
+    mean: Sequence[float],
+    std: Sequence[float],
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """(B, S, S, 3) uint8 -> normalised float (B, 3, S, S) in channels-last memory.
+
+    The one normalisation of model input: the trainer, :class:`TorchRunner` and the exported ONNX
+    graph (:mod:`synthmarks.infer.export`) all call it, so a model sees the same numbers in
+    training and at inference. ``(x / 255 - mean) / std`` as one multiply-add; the HWC -> NCHW
+    permute is a view whose strides are exactly channels-last, so no copy happens before the
+    model. ``dtype`` defaults to float32.
+    """
+    import torch
+
+    dtype = dtype or torch.float32
+    x = images.to(device, non_blocking=True).permute(0, 3, 1, 2).to(dtype)
+    m = torch.tensor(mean, dtype=dtype, device=x.device).view(1, 3, 1, 1)
+    s = torch.tensor(std, dtype=dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * (1.0 / (255.0 * s)) - m / s).contiguous(memory_format=torch.channels_last)
+
+
 class TorchRunner:
+    """A model in memory, run by PyTorch on ``device``.
+
+    It never touches torch's global settings (thread count included): they belong to the program,
+    which sets them once (``synthmarks bench`` and the trainer do), not to each model object.
+    """
+
     name = "torch"
 
-    def __init__(self, checkpoint: str | Path, threads: int | None = 1) -> None:
-        import torch
+    def __init__(
+        self, model: torch.nn.Module, meta: dict[str, Any], device: torch.device | str = "cpu"
+    ) -> None:
+        self.model = model
+        self.meta = meta
+        self.device = device
 
-        from synthmarks.models import PointsModule
+    @classmethod
+    def load(cls, checkpoint: str | Path) -> TorchRunner:
+        """The model of a checkpoint file, in eval mode on the CPU."""
         from synthmarks.models.checkpoint import load_model
 
-        if threads:
-            torch.set_num_threads(threads)
-        model, self.meta = load_model(checkpoint)
-        self.module = PointsModule(model).eval()
-        self._torch = torch
+        model, meta = load_model(checkpoint)
+        return cls(model.eval(), meta)
 
     def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from synthmarks.data.dataset import to_model_input
+        import torch
 
-        with self._torch.inference_mode():
-            x = to_model_input(self._torch.from_numpy(crops), self.meta["mean"], self.meta["std"])
-            pts, scores = self.module(x)
-        return pts.numpy(), scores.numpy()
+        with torch.inference_mode():
+            x = to_model_input(
+                torch.from_numpy(crops), self.meta["mean"], self.meta["std"], self.device
+            )
+            pts, scores = self.model.predict(x)
+        return pts.float().cpu().numpy(), scores.float().cpu().numpy()
 
 
 class OnnxRunner:

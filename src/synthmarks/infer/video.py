@@ -60,6 +60,11 @@ def annotate_video(
     suffix = dst.suffix.lower()
     if suffix not in FOURCC:
         raise SynthmarksError(f"{dst}: output must be one of {', '.join(FOURCC)}")
+    fileio.prepare_out_file(dst, "output", (src,))  # before the work, which a late error loses
+    if csv_path:
+        fileio.prepare_out_file(csv_path, "--csv", (src, dst))
+    if json_path:
+        fileio.prepare_out_file(json_path, "--json", (src, dst, csv_path))
     cap = open_video(src)
     fps_in = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None

@@ -24,10 +24,10 @@ from synthmarks.models.base import (
     model_info,
     points_module,
 )
-from synthmarks.models.zoo import BUILDERS
+from synthmarks.models.zoo import ZOO, ZooEntry
 
 DEFAULT_MODEL = "pipnet_mbv3s"
-MODEL_NAMES: list[str] = list(BUILDERS)
+MODEL_NAMES: list[str] = list(ZOO)
 
 
 def build_model(
@@ -39,9 +39,9 @@ def build_model(
     arrays such as ``mean_shape`` converted to lists), so ``build_model(**model.config)``
     rebuilds the same architecture.
     """
-    if name not in BUILDERS:
+    if name not in ZOO:
         raise ValueError(f"unknown model {name!r}; choose from {MODEL_NAMES}")
-    model = BUILDERS[name](num_points, input_size, **kwargs)
+    model = ZOO[name].build(num_points, input_size, **kwargs)
     model.config = {
         "name": name,
         "num_points": num_points,
@@ -56,8 +56,10 @@ __all__ = [
     "INPUT_MEAN",
     "INPUT_STD",
     "MODEL_NAMES",
+    "ZOO",
     "LandmarkModel",
     "PointsModule",
+    "ZooEntry",
     "build_model",
     "export_onnx",
     "model_info",

@@ -4,7 +4,8 @@ The trainer should pass the mean shape of its own training targets (``mean_shape
 PIPNet models); :data:`DEFAULT_MEAN_SHAPE_68` is the fallback. It was computed once from 3000
 faces of ``synthmarks synth --seed 1``: each face's 68 points were placed in a square crop of side
 1.3 x the larger side of their bounding box, centred on the box (the crop convention of the
-pipeline), the per-point median taken and made left-right symmetric.
+pipeline), the per-point median taken and made left-right symmetric
+(benchmarks/fit_mean_shapes.py prints it).
 Coordinates are normalised crop coordinates (see :mod:`synthmarks.models.base`).
 """
 

@@ -25,12 +25,9 @@ import math
 from torch import Tensor
 
 from synthmarks.errors import SynthmarksError
-from synthmarks.models.backbones.mobilenetv3 import InvertedResidual, MobileNetV3
+from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
 from synthmarks.models.base import LandmarkModel
 from synthmarks.models.layers import ConvBNAct
-
-#: the architectures on a MobileNetV3 backbone whose builders take ``expand_channels``
-PRUNABLE = ("pipnet_mbv3s", "pipnet_mbv3l", "regress_mbv3s", "regress_mbv3l")
 
 
 def prune_model(model: LandmarkModel, ratio: float) -> LandmarkModel:
@@ -41,11 +38,13 @@ def prune_model(model: LandmarkModel, ratio: float) -> LandmarkModel:
     8 (never fewer than 8): multiples of 8 vectorise well on CPU, and rounding up means a small
     ratio can leave a narrow block whole. ``ratio=0`` returns an identical network.
     """
-    from synthmarks.models import build_model
+    from synthmarks.models import ZOO, build_model
 
     name = model.config.get("name")
-    if name not in PRUNABLE or not isinstance(getattr(model, "backbone", None), MobileNetV3):
-        raise SynthmarksError(f"channel pruning supports {', '.join(PRUNABLE)}, not {name!r}")
+    entry = ZOO.get(name)
+    if entry is None or not entry.prunable:
+        prunable = ", ".join(n for n, e in ZOO.items() if e.prunable)
+        raise SynthmarksError(f"channel pruning supports {prunable}, not {name!r}")
     if not 0.0 <= ratio < 1.0:
         raise SynthmarksError(f"prune ratio must be in [0, 1), got {ratio}")
     keep: dict[str, Tensor] = {}  # block's state-dict prefix -> sorted kept hidden channels

@@ -14,7 +14,8 @@ from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
-#: fitted with ``fit_mean_shape`` on faces made by ``synthmarks synth`` (see README, "mean-shape").
+#: fitted with ``fit_mean_shape`` on faces made by ``synthmarks synth --seed 1``; remade by
+#: benchmarks/fit_mean_shapes.py --write.
 PACKAGED = Path(__file__).resolve().parent.parent / "assets" / "mean_shape.npy"
 
 

@@ -1,8 +1,15 @@
-"""Model constructors by name; :func:`synthmarks.models.build_model` is the public entry."""
+"""Model constructors by name, each with what it needs and supports; the public entry is
+:func:`synthmarks.models.build_model`.
+
+A :class:`ZooEntry` declares what callers would otherwise find out by trying: whether the builder
+takes the training set's mean shape (the trainer passes it to those that do), whether its backbone
+can be channel-pruned (:mod:`synthmarks.models.prune`), and which input sizes it accepts.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from synthmarks.models.backbones import MobileNetV3, ResNet18, ShuffleNetV2, StackedHourglass
@@ -109,13 +116,26 @@ def pipnet_resnet18(
     return PIPNetModel(ResNet18(width_mult, stride), num_points, input_size, **kw)
 
 
-BUILDERS: dict[str, Callable[..., LandmarkModel]] = {
-    "regress_mbv3s": regress_mbv3s,
-    "regress_mbv3l": regress_mbv3l,
-    "heatmap_shufflenet": heatmap_shufflenet,
-    "hourglass2": hourglass2,
-    "pipnet_mbv3s": pipnet_mbv3s,
-    "pipnet_mbv3l": pipnet_mbv3l,
-    "pipnet_shufflenet": pipnet_shufflenet,
-    "pipnet_resnet18": pipnet_resnet18,
+@dataclass(frozen=True)
+class ZooEntry:
+    """One architecture: its builder and what it needs and supports."""
+
+    build: Callable[..., LandmarkModel]
+    #: takes ``mean_shape`` (N, 2): PIPNet's neighbour table, regression's starting point
+    mean_shape: bool
+    #: a MobileNetV3 backbone whose builder takes ``expand_channels``, so prune_model applies
+    prunable: bool
+    #: input sizes must be multiples of this: the backbone's total stride
+    input_multiple: int = 32
+
+
+ZOO: dict[str, ZooEntry] = {
+    "regress_mbv3s": ZooEntry(regress_mbv3s, mean_shape=True, prunable=True),
+    "regress_mbv3l": ZooEntry(regress_mbv3l, mean_shape=True, prunable=True),
+    "heatmap_shufflenet": ZooEntry(heatmap_shufflenet, mean_shape=False, prunable=False),
+    "hourglass2": ZooEntry(hourglass2, mean_shape=False, prunable=False),
+    "pipnet_mbv3s": ZooEntry(pipnet_mbv3s, mean_shape=True, prunable=True),
+    "pipnet_mbv3l": ZooEntry(pipnet_mbv3l, mean_shape=True, prunable=True),
+    "pipnet_shufflenet": ZooEntry(pipnet_shufflenet, mean_shape=True, prunable=False),
+    "pipnet_resnet18": ZooEntry(pipnet_resnet18, mean_shape=True, prunable=False),
 }

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from synthmarks.config import add_set_argument
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (Face Synthetics layout); a rerun resumes it")
@@ -55,8 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--jaw-convention",
         choices=("xray", "outline"),
         default="xray",
-        help="xray: true jaw line (Face Synthetics); outline: jaw points follow the "
-        "visible face outline when the head turns (300-W, AFLW2000-3D)",
+        help="xray: true jaw line (Face Synthetics; also AFLW2000-3D, whose points project a "
+        "fitted 3-D face); outline: jaw points follow the visible face outline when the head "
+        "turns, as 300-W's annotators drew them (docs/experiments.md)",
     )
     p.add_argument(
         "--brow-convention",
@@ -78,14 +81,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=1,
         help="render at this multiple of --size and area-average (slower, smoother)",
     )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a generator setting (repeatable), e.g. --set p_occluder=0 "
-        "--set p_photo_background=0; see SynthConfig in synthmarks/synth/sampling.py",
-    )
+    add_set_argument(p, "p_occluder=0", "SynthConfig in synthmarks/synth/sampling.py")
     p.add_argument("--preview", action="store_true", help="also write OUT/preview.png")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -147,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         brow_convention=args.brow_convention,
         backgrounds=args.backgrounds,
         assets=args.assets,
-    ).with_overrides(args.set)
+    ).with_overrides(args.overrides)
     if args.backgrounds:
         from synthmarks.synth.backgrounds import BackgroundBank
 
@@ -163,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         shard=_shard(args.shard),
     )
+    for why in summary["damaged"].values():
+        print(f"synth: remade a damaged sample ({why})")
     print(
         f"synth ({cfg.look} look): {summary['made']} made, {summary['skipped']} already there, "
         f"{summary['images_per_second']:.1f} images/s"

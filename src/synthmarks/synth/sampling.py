@@ -156,24 +156,12 @@ class SynthConfig:
         return d
 
     def with_overrides(self, items: list[str]) -> SynthConfig:
-        """A copy with ``KEY=VALUE`` strings applied (``p_occluder=0``, ``face_scale=[0.3,0.6]``):
-        how an ablation turns one appearance feature off without a new flag per field."""
-        import yaml
+        """A copy with ``--set KEY=VALUE`` overrides applied (``p_occluder=0``,
+        ``face_scale=[0.3,0.6]``): how an ablation turns one appearance feature off without a new
+        flag per field. The syntax and checks are every command's (:mod:`synthmarks.config`)."""
+        from synthmarks import config
 
-        names = {f.name: f for f in dataclasses.fields(self)}
-        changes: dict[str, Any] = {}
-        for item in items:
-            key, sep, raw = item.partition("=")
-            key = key.strip()
-            if not sep or key not in names or key == "extra":
-                known = ", ".join(n for n in names if n != "extra")
-                raise SynthmarksError(f"--set {item!r}: expected KEY=VALUE with KEY one of {known}")
-            try:
-                value = yaml.safe_load(raw)
-            except yaml.YAMLError:
-                raise SynthmarksError(f"--set {item!r}: unreadable value") from None
-            changes[key] = tuple(value) if isinstance(value, list) else value
-        return dataclasses.replace(self, **changes).validate()
+        return config.build(SynthConfig, self.to_json(), overrides=items)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> SynthConfig:

@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from synthmarks.config import add_set_argument
+
+if TYPE_CHECKING:
+    from synthmarks.train.config import TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,14 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="YAML",
         help="training config (see configs/); optional with --resume PATH",
     )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set optim.lr=1e-3 (repeatable)",
-    )
+    add_set_argument(parser, "optim.lr=1e-3", "TrainConfig in synthmarks/train/config.py")
     parser.add_argument(
         "--resume",
         nargs="?",
@@ -74,7 +73,24 @@ def run(args: argparse.Namespace) -> int:
         if not resume.is_file():
             raise SynthmarksError(f"--resume: {resume} not found (nothing to resume)")
 
+    if resume is not None:
+        _check_resume(resume, cfg)
+
+    from synthmarks.fileio import prepare_out_dir
+
+    prepare_out_dir(cfg.run_dir, "log.out_dir: run folder")  # before data and model load
     from synthmarks.train.trainer import train
 
     train(cfg, resume, args.overwrite)
     return 0
+
+
+def _check_resume(resume: Path, cfg: TrainConfig) -> None:
+    """Refuse a resume whose config changes what the run trains (:mod:`synthmarks.train.resume`)."""
+    from synthmarks.models.checkpoint import read_checkpoint
+    from synthmarks.train.config import load_config
+    from synthmarks.train.resume import check_unchanged
+
+    saved = (read_checkpoint(resume).get("train_state") or {}).get("config")
+    if saved is not None:  # the run's config with today's defaults filled in, as ``cfg`` has
+        check_unchanged(load_config(None, [], saved).to_dict(), cfg.to_dict(), resume)

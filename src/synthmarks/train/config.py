@@ -1,41 +1,41 @@
-"""The training config: one dataclass tree, loaded from YAML, strictly checked.
+"""The training config: one dataclass tree, the only place its defaults are written.
 
-Every run is described by one YAML file (plus ``--set key.sub=value`` overrides); the resolved
-config is saved in the run folder and in every checkpoint, so a result can always be traced to
-the exact settings. Unknown keys and wrong types are errors, not silently ignored, because a typo
-in an ablation config would otherwise train the baseline and mislabel it.
+Every run is described by one YAML file (plus ``--set key.sub=value`` overrides), loaded by
+:mod:`synthmarks.config` (OmegaConf); the resolved config is saved in the run folder and in every
+checkpoint, so a result can always be traced to the exact settings. Unknown keys and wrong types
+are errors, not silently ignored, because a typo in an ablation config would otherwise train the
+baseline and mislabel it. A config file states only what differs from these defaults.
 
-Strings may use ``${VAR}`` and ``${VAR:-default}``; relative paths are relative to the working
-directory (run from the repository root).
+Strings may use ``${oc.env:VAR}`` and ``${oc.env:VAR,default}``; relative paths are relative to
+the working directory (run from the repository root).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import math
-import os
 import re
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from synthmarks import config
 from synthmarks.data.augment import AugmentConfig
 from synthmarks.errors import SynthmarksError
+from synthmarks.models.zoo import ZOO
 
 OPTIMIZERS = ("adamw", "sgd")
 DECAYS = ("cosine", "step", "none")
 AMP_MODES = ("auto", "none", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
+#: what picks best.pt: the NME of the synthetic or the real validation set, or the training loss
+SELECT_ON = ("synth", "real", "loss")
 
 
 @dataclass
 class ModelConfig:
-    """Which architecture (``synthmarks.models.MODEL_NAMES``) and its input size."""
+    """Which architecture (a name of ``synthmarks.models.ZOO``) and its input size."""
 
     name: str = "pipnet_mbv3s"
     input_size: int = 128
@@ -73,13 +73,14 @@ class DataConfig:
     #: a real labelled set scored every epoch (never trained on); best.pt follows its NME
     val_real: str | None = None
     val_real_format: str | None = None
-    #: which validation NME picks best.pt: synth (default; the real set is only reported) or real
+    #: what picks best.pt (SELECT_ON): synth (default; the real set is only reported), real, or
+    #: loss; the set it names must exist, nothing falls back to another
     select_on: str = "synth"
     #: crop side / longer side of the face box; saved in the checkpoint for Landmarker
     crop_scale: float = 1.3
     #: pre-decode faces into a memory map under cache_dir (one pass, then fast epochs)
     cache: bool = True
-    cache_dir: str = "${SYNTHMARKS_CACHE:-data/cache}"
+    cache_dir: str = "${oc.env:SYNTHMARKS_CACHE,data/cache}"
     #: cache width in base crops; None: just enough for the augmentations' reach
     cache_margin: float | None = None
     workers: int = 1
@@ -160,214 +161,79 @@ class TrainConfig:
         return Path(self.log.out_dir) / self.name
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
+        return config.to_dict(self)
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def validate(self) -> TrainConfig:
+        """Range and choice checks that types alone cannot express; all problems in one line."""
+        self.augment.validate()
+        errs: list[str] = []
+        m, d, o, s = self.model, self.data, self.optim, self.schedule
+        entry = ZOO.get(m.name)
+        if entry is None:
+            errs.append(f"model.name: {m.name!r} is not one of {', '.join(ZOO)}")
+        elif m.input_size < entry.input_multiple or m.input_size % entry.input_multiple:
+            errs.append(f"model.input_size: must be a multiple of {entry.input_multiple} (128)")
+        if m.num_points not in (68, 70):
+            errs.append("model.num_points: must be 68 (or 70 with the pupils)")
+        if not 0 <= self.init.prune_ratio < 1:
+            errs.append("init.prune_ratio: must be in [0, 1)")
+        elif self.init.prune_ratio and not self.init.checkpoint:
+            errs.append("init.prune_ratio: prunes a trained model; set init.checkpoint")
+        elif self.init.prune_ratio and entry is not None and not entry.prunable:
+            errs.append(f"init.prune_ratio: {m.name} cannot be channel-pruned")
+        if not 0 <= d.val_fraction < 1:
+            errs.append("data.val_fraction: must be in [0, 1)")
+        if d.crop_scale <= 0.5:
+            errs.append("data.crop_scale: must be above 0.5")
+        if d.workers < 0:
+            errs.append("data.workers: must be >= 0")
+        reach = 2 * self.augment.reach()
+        if d.cache and d.cache_margin is not None and d.cache_margin < reach - 1e-6:
+            errs.append(
+                f"data.cache_margin: {d.cache_margin} is smaller than the augmentations "
+                f"reach ({reach:.2f}); raise it or set data.cache: false"
+            )
+        if d.select_on not in SELECT_ON:
+            errs.append(f"data.select_on: {d.select_on!r} is not one of {', '.join(SELECT_ON)}")
+        elif d.select_on == "real" and not d.val_real:
+            errs.append("data.select_on: real needs data.val_real")
+        elif d.select_on == "synth" and not d.val and not d.val_fraction:
+            errs.append(
+                "data.select_on: synth needs a synthetic validation set (data.val or "
+                "data.val_fraction); or select on real or loss"
+            )
+        if o.name not in OPTIMIZERS:
+            errs.append(f"optim.name: {o.name!r} is not one of {', '.join(OPTIMIZERS)}")
+        if o.amp not in AMP_MODES:
+            errs.append(f"optim.amp: {o.amp!r} is not one of {', '.join(AMP_MODES)}")
+        if o.lr <= 0 or o.batch_size < 1:
+            errs.append("optim: lr must be positive and batch_size at least 1")
+        if s.decay not in DECAYS:
+            errs.append(f"schedule.decay: {s.decay!r} is not one of {', '.join(DECAYS)}")
+        if s.epochs < 1 or s.warmup_epochs < 0:
+            errs.append("schedule: epochs must be >= 1 and warmup_epochs >= 0")
+        if self.runtime.device not in DEVICES:
+            errs.append(
+                f"runtime.device: {self.runtime.device!r} is not one of {', '.join(DEVICES)}"
+            )
+        if not re.fullmatch(r"[\w.-]+", self.name):
+            errs.append(
+                "name: use letters, digits, '.', '-' and '_' only (it names the run folder)"
+            )
+        if errs:
+            raise SynthmarksError("config: " + "; ".join(errs))
+        return self
 
 
 def load_config(
     path: str | Path | None, overrides: list[str] | None = None, base: dict[str, Any] | None = None
 ) -> TrainConfig:
-    """Read a YAML config (or start from ``base``, a saved config dict), apply ``key=value``
-    overrides, check it, and expand ``${VAR}`` in its strings."""
-    data: dict[str, Any] = dict(base or {})
+    """A YAML config (or ``base``, a saved config dict, when ``path`` is None) with ``--set``
+    overrides applied, resolved and validated. A file's run is named after it unless it says."""
+    layers: list[Any] = [base or {}]
     if path is not None:
-        data = read_config_file(path)
-        data.setdefault("name", Path(path).stem)
-    for item in overrides or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SynthmarksError(f"--set {item!r}: expected KEY=VALUE (e.g. optim.lr=0.001)")
-        _set_dotted(data, key.strip(), yaml.safe_load(value) if value.strip() else None)
-    cfg = from_dict(TrainConfig, data, "")  # types checked against what the user wrote
-    cfg = from_dict(TrainConfig, _expand(cfg.to_dict(), ""), "")  # defaults expand too
-    check(cfg)
-    return cfg
-
-
-def read_config_file(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """A config file as a dict, with ``extends: other.yaml`` (relative to this file) merged in
-    first: an ablation config then states only what it changes, so its difference is visible."""
-    path = Path(path).resolve()
-    if path in _seen:
-        raise SynthmarksError(f"{path}: 'extends' loops back to itself")
-    data = read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str):
-        raise SynthmarksError(f"{path}: extends must be a file name")
-    base = read_config_file(path.parent / parent, (*_seen, path))
-    base.pop("name", None)  # a row is named after its own file unless it says otherwise
-    return _merge(base, data)
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise SynthmarksError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise SynthmarksError(f"{path}: invalid YAML{where}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SynthmarksError(f"{path}: a config must be a mapping of sections")
-    return data
-
-
-def from_dict(cls: type, data: Any, prefix: str) -> Any:
-    """Build dataclass ``cls`` from a mapping; unknown keys and wrong types are user errors."""
-    if not isinstance(data, dict):
-        raise SynthmarksError(f"config: {prefix.rstrip('.') or 'top level'} must be a mapping")
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
-            near = difflib.get_close_matches(str(key), names, n=1)
-            hint = f" (did you mean {prefix}{near[0]}?)" if near else ""
-            raise SynthmarksError(f"config: unknown key {prefix}{key}{hint}")
-    kwargs = {k: _coerce(hints[k], v, prefix + k) for k, v in data.items()}
-    return cls(**kwargs)
-
-
-def check(cfg: TrainConfig) -> None:
-    """Range and choice checks that types alone cannot express."""
-    errs: list[str] = []
-    m, d, o, s = cfg.model, cfg.data, cfg.optim, cfg.schedule
-    if m.input_size < 32 or m.input_size % 32:
-        errs.append("model.input_size: must be a multiple of 32 (128 or 256)")
-    if m.num_points not in (68, 70):
-        errs.append("model.num_points: must be 68 (or 70 with the pupils)")
-    if not 0 <= cfg.init.prune_ratio < 1:
-        errs.append("init.prune_ratio: must be in [0, 1)")
-    elif cfg.init.prune_ratio and not cfg.init.checkpoint:
-        errs.append("init.prune_ratio: prunes a trained model; set init.checkpoint")
-    if not 0 <= d.val_fraction < 1:
-        errs.append("data.val_fraction: must be in [0, 1)")
-    if d.crop_scale <= 0.5:
-        errs.append("data.crop_scale: must be above 0.5")
-    if d.workers < 0:
-        errs.append("data.workers: must be >= 0")
-    if d.cache and d.cache_margin is not None and d.cache_margin < 2 * cfg.augment.reach() - 1e-6:
-        errs.append(
-            f"data.cache_margin: {d.cache_margin} is smaller than the augmentations "
-            f"reach ({2 * cfg.augment.reach():.2f}); raise it or set data.cache: false"
-        )
-    if d.select_on not in ("synth", "real"):
-        errs.append(f"data.select_on: {d.select_on!r} is not one of synth, real")
-    if o.name not in OPTIMIZERS:
-        errs.append(f"optim.name: {o.name!r} is not one of {', '.join(OPTIMIZERS)}")
-    if o.amp not in AMP_MODES:
-        errs.append(f"optim.amp: {o.amp!r} is not one of {', '.join(AMP_MODES)}")
-    if o.lr <= 0 or o.batch_size < 1:
-        errs.append("optim: lr must be positive and batch_size at least 1")
-    if s.decay not in DECAYS:
-        errs.append(f"schedule.decay: {s.decay!r} is not one of {', '.join(DECAYS)}")
-    if s.epochs < 1 or s.warmup_epochs < 0:
-        errs.append("schedule: epochs must be >= 1 and warmup_epochs >= 0")
-    if cfg.runtime.device not in DEVICES:
-        errs.append(f"runtime.device: {cfg.runtime.device!r} is not one of {', '.join(DEVICES)}")
-    if not re.fullmatch(r"[\w.-]+", cfg.name):
-        errs.append("name: use letters, digits, '.', '-' and '_' only (it names the run folder)")
-    errs += [f"augment.{e}" for e in cfg.augment.check()]
-    if errs:
-        raise SynthmarksError("config: " + "; ".join(errs))
-
-
-def _coerce(tp: Any, value: Any, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, key)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, key + ".")
-    if tp is Any:
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise SynthmarksError(f"config: {key} must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-            raise SynthmarksError(f"config: {key} must be an integer, got {value!r}")
-        return int(value)
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise SynthmarksError(f"config: {key} must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            raise SynthmarksError(f"config: {key} must be a string, got {value!r}")
-        return str(value)
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise SynthmarksError(f"config: {key} must be a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, key) for v in value)
-        if len(value) != len(args):
-            raise SynthmarksError(f"config: {key} must be a list of {len(args)} values")
-        return tuple(_coerce(a, v, key) for a, v in zip(args, value, strict=True))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise SynthmarksError(f"config: {key} must be a mapping, got {value!r}")
-        return dict(value)
-    raise TypeError(f"config field {key} has unsupported type {tp}")
-
-
-_VAR = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
-
-
-def _expand(value: Any, key: str) -> Any:
-    if isinstance(value, dict):
-        return {k: _expand(v, f"{key}{k}.") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_expand(v, key) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(m: re.Match) -> str:
-        name, default = m.group(1), m.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is None:
-            raise SynthmarksError(f"config: {key.rstrip('.')} uses ${{{name}}}, which is not set")
-        return default
-
-    return _VAR.sub(sub, value)
-
-
-def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = data
-    for p in parts[:-1]:
-        child = node.setdefault(p, {})
-        if not isinstance(child, dict):
-            raise SynthmarksError(f"--set {key}: {p} is not a section")
-        node = child
-    node[parts[-1]] = value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+        layers = [{"name": Path(path).stem}, config.read(path)]
+    return config.build(TrainConfig, *layers, overrides=overrides or [])

@@ -14,6 +14,8 @@ import math
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +31,13 @@ from synthmarks.data.dataset import (
     ImageCache,
     LandmarkDataset,
     mean_target,
-    to_model_input,
 )
 from synthmarks.data.readers import load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import write_json, write_text
-from synthmarks.models import INPUT_MEAN, INPUT_STD, MODEL_NAMES, build_model
+from synthmarks.infer.runtime import to_model_input
+from synthmarks.models import INPUT_MEAN, INPUT_STD, ZOO, build_model
 from synthmarks.models.checkpoint import load_model, read_checkpoint, save_checkpoint
 from synthmarks.models.prune import prune_model
 from synthmarks.train import distributed, optim, validate
@@ -44,13 +46,26 @@ from synthmarks.train.logs import RunLog
 
 
 class Trainer:
-    """One training run. ``resume`` is a checkpoint with a ``train_state`` (usually last.pt)."""
+    """One training run. ``resume`` is a checkpoint with a ``train_state`` (usually last.pt).
+
+    Construction is the setup (:meth:`_setup`); :meth:`fit` is the loop.
+    """
 
     def __init__(
         self, cfg: TrainConfig, resume: Path | None = None, overwrite: bool = False
     ) -> None:
         self.cfg = cfg
         self.run_dir = cfg.run_dir
+        self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
+        #: the checkpoint metric: data.select_on's validation NME ("val_synth_nme", ...) or "loss"
+        self.metric = "loss" if cfg.data.select_on == "loss" else f"val_{cfg.data.select_on}_nme"
+        self.best: dict[str, Any] = {"metric": None, "value": math.inf, "epoch": None}
+        self._setup(resume, overwrite)
+
+    # ---------------------------------------------------------------- setup
+    def _setup(self, resume: Path | None, overwrite: bool) -> None:
+        """Devices and processes, data, model, optimiser, resume state, then the wrappers."""
+        cfg = self.cfg
         self.device = _device(cfg.runtime.device)
         self.dist = distributed.init(self.device.type)
         if self.device.type == "cuda" and self.dist.enabled:
@@ -75,20 +90,31 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(
             self.device.type, enabled=self.amp_dtype == torch.float16
         )
-        self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
-        self.best: dict[str, Any] = {"metric": None, "value": math.inf, "epoch": None}
         self._rng_states: list[Any] | None = None
+        self._epoch_states: list[dict[str, Any]] | None = None  # mid-epoch resume, per rank
+        self.stats = EpochStats()  # the running epoch's, saved with a mid-epoch last.pt
         if self.state is not None:
             self._restore(self.state["train_state"])
-        self.net = self.model
+
+        # The training forward pass runs through this wrapper of self.model (same parameters):
+        # DDP to average gradients across processes, torch.compile for speed. The loss,
+        # checkpoints and validation use self.model itself.
+        self.forward: torch.nn.Module = self.model
         if self.dist.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
-        if cfg.runtime.compile:  # checkpoints and validation keep using the plain self.model
-            self.net = torch.compile(self.net)
+            self.forward = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        if cfg.runtime.compile:
+            self.forward = torch.compile(self.forward)
+
+        meta = {
+            "input_size": cfg.model.input_size,
+            "crop_scale": cfg.data.crop_scale,
+            "mean": INPUT_MEAN,
+            "std": INPUT_STD,
+        }
+        self.val_engine = validate.engine_for(self.model, meta, self.device)
         self.eval_sets = self._eval_sets() if self.main else []
 
-    # ---------------------------------------------------------------- setup
     def _check_run_dir(self, resume: Path | None, overwrite: bool) -> None:
         last = self.run_dir / "last.pt"
         if resume is None and last.exists() and not overwrite:
@@ -122,6 +148,12 @@ class Trainer:
             return samples, load_dataset(_path(d.val, "data.val"), d.format, d.val_limit)
         k = int(round(len(samples) * d.val_fraction))
         if k == 0:
+            if d.select_on == "synth":
+                raise SynthmarksError(
+                    f"data.val_fraction: {d.val_fraction} of {len(samples)} faces holds out "
+                    "none, and data.select_on is synth; raise it, set data.val, or select on "
+                    "real or loss"
+                )
             return samples, []
         if k >= len(samples):
             raise SynthmarksError("data.val_fraction leaves no training samples")
@@ -137,25 +169,15 @@ class Trainer:
             return build_model(**self.state["model_config"])
         if self.cfg.init.checkpoint:
             return self._init_model(self.cfg.init.checkpoint)
-        if m.name not in MODEL_NAMES:
-            raise SynthmarksError(f"model.name: {m.name!r} is not one of {', '.join(MODEL_NAMES)}")
         torch.manual_seed(self.cfg.seed)
-        shape = mean_target(
-            train,
-            m.input_size,
-            self.cfg.data.crop_scale,
-            m.num_points,
-            self.cfg.data.mean_shape_samples,
-        )
         kwargs = dict(m.kwargs)
+        if ZOO[m.name].mean_shape:  # the training set's own, not the packaged default
+            d = self.cfg.data
+            kwargs["mean_shape"] = mean_target(
+                train, m.input_size, d.crop_scale, m.num_points, d.mean_shape_samples
+            )
         try:
-            try:
-                return build_model(m.name, m.num_points, m.input_size, mean_shape=shape, **kwargs)
-            except TypeError as exc:  # an architecture without a mean-shape prior
-                if "mean_shape" not in str(exc):
-                    raise
-                torch.manual_seed(self.cfg.seed)
-                return build_model(m.name, m.num_points, m.input_size, **kwargs)
+            return build_model(m.name, m.num_points, m.input_size, **kwargs)
         except (TypeError, ValueError) as exc:
             raise SynthmarksError(f"model: cannot build {m.name!r} ({exc})") from None
 
@@ -231,13 +253,13 @@ class Trainer:
         return loader, sampler
 
     def _eval_sets(self) -> list[validate.EvalSet]:
-        d, size = self.cfg.data, self.cfg.model.input_size
+        d = self.cfg.data
         sets = []
         if self.val_samples:
-            sets.append(validate.prepare("synth", self.val_samples, size, d.crop_scale))
+            sets.append(validate.prepare("synth", self.val_samples, self.val_engine))
         if d.val_real:
             real = load_dataset(_path(d.val_real, "data.val_real"), d.val_real_format)
-            sets.append(validate.prepare("real", real, size, d.crop_scale))
+            sets.append(validate.prepare("real", real, self.val_engine))
         return sets
 
     def _restore(self, ts: dict[str, Any]) -> None:
@@ -256,27 +278,47 @@ class Trainer:
         if ts.get("world_size", 1) != self.dist.world_size and self.batch_in_epoch:
             raise SynthmarksError("cannot resume mid-epoch with a different number of processes")
         self._rng_states = ts.get("rng") if self.batch_in_epoch else None
+        if self.batch_in_epoch:  # without them (an older last.pt) the epoch's row is partial
+            self._epoch_states = ts.get("epoch_stats") or [{"partial": True}] * self.dist.world_size
 
     # ---------------------------------------------------------------- loop
     def fit(self) -> dict[str, Any]:
+        """Train to ``schedule.epochs``; returns the last epoch's log row."""
         cfg = self.cfg
-        log = None
-        if self.main:
-            if self.state is None and (self.run_dir / "tb").is_dir():  # --overwrite
-                shutil.rmtree(self.run_dir / "tb")
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_text(self.run_dir / "config.yaml", cfg.to_yaml())
-            log = RunLog(self.run_dir, cfg.log.tensorboard, self.epoch, self.step)
-        metrics: dict[str, Any] = {}
+        log = self._open_log()
+        row: dict[str, Any] = {}
         try:
             while self.epoch < cfg.schedule.epochs:
-                train_stats = self._train_epoch(log)
+                torch.manual_seed(hash_seed(cfg.seed, self.epoch, self.dist.rank))
+                if self._rng_states is not None:  # mid-epoch resume: continue the saved streams
+                    torch.set_rng_state(self._rng_states[self.dist.rank])
+                    self._rng_states = None
+                self.sampler.set_epoch(self.epoch, self.batch_in_epoch * cfg.optim.batch_size)
+                self.forward.train()
+                stats = self.stats = EpochStats()
+                if self._epoch_states is not None:  # its first batches' sums, from last.pt
+                    stats = self.stats = EpochStats.from_state(self._epoch_states[self.dist.rank])
+                    self._epoch_states = None
+                for batch in self._progress(stats):
+                    lr = cfg.optim.lr * optim.lr_factor(
+                        self.step, self.steps_per_epoch, cfg.schedule
+                    )
+                    optim.set_lr(self.optimizer, lr)
+                    loss, parts = self._train_step(batch)
+                    self.step += 1
+                    self.batch_in_epoch += 1
+                    stats.add(loss, parts, len(batch["image"]))
+                    if self.main and log is not None and self.step % cfg.log.every_steps == 0:
+                        log.scalars({"loss": loss, "lr": lr, **parts}, self.step, "train/")
+                    every = cfg.log.checkpoint_every_steps
+                    if every and self.step % every == 0 and not self._epoch_done():
+                        self._save_synced(self.run_dir / "last.pt")
                 self.epoch += 1
                 self.batch_in_epoch = 0
-                metrics = self._end_epoch(train_stats, log)
+                row = self._end_epoch(self._epoch_stats(stats), log)
         except KeyboardInterrupt:
             if self.main and not self.dist.enabled and self.batch_in_epoch:
-                self._save(self.run_dir / "last.pt", metrics, full=True)
+                self._save(self.run_dir / "last.pt", row, full=True)
                 print(
                     f"saved {self.run_dir / 'last.pt'} at epoch {self.epoch + 1}, batch "
                     f"{self.batch_in_epoch}; continue with --resume"
@@ -286,81 +328,21 @@ class Trainer:
             if log is not None:
                 log.close()
         if self.main:
-            summary = {
-                "best": self.best,
-                "final": metrics,
-                "epochs": self.epoch,
-                "steps": self.step,
-            }
+            summary = {"best": self.best, "final": row, "epochs": self.epoch, "steps": self.step}
             write_json(self.run_dir / "summary.json", summary)
         distributed.shutdown(self.dist)
-        return metrics
+        return row
 
-    def _train_epoch(self, log: RunLog | None) -> dict[str, float]:
-        cfg = self.cfg
-        torch.manual_seed(hash_seed(cfg.seed, self.epoch, self.dist.rank))
-        if self._rng_states is not None:  # mid-epoch resume: continue the saved streams
-            torch.set_rng_state(self._rng_states[self.dist.rank])
-            self._rng_states = None
-        skip = self.batch_in_epoch * cfg.optim.batch_size
-        self.sampler.set_epoch(self.epoch, skip)
-        self.net.train()
-        net = self.model
-        sums: dict[str, float] = {}
-        count, seen, t0 = 0, 0, time.perf_counter()
-        waited, fetch_start = 0.0, t0  # time blocked on the loader: is it the bottleneck?
-        bar = tqdm(
-            self.loader,
-            desc=f"epoch {self.epoch + 1}/{cfg.schedule.epochs}",
-            total=self.steps_per_epoch - self.batch_in_epoch,
-            leave=False,
-            disable=not (self.main and cfg.log.progress),
-            dynamic_ncols=True,
-        )
-        for batch in bar:
-            waited += time.perf_counter() - fetch_start
-            lr = cfg.optim.lr * optim.lr_factor(self.step, self.steps_per_epoch, cfg.schedule)
-            optim.set_lr(self.optimizer, lr)
-            loss, parts = self._step(net, batch)
-            self.step += 1
-            self.batch_in_epoch += 1
-            count += 1
-            seen += len(batch["image"])
-            for k, v in {"loss": loss, **parts}.items():
-                sums[k] = sums.get(k, 0.0) + v
-            if self.main:
-                bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}")
-                if log is not None and self.step % cfg.log.every_steps == 0:
-                    log.scalars({"loss": loss, "lr": lr, **parts}, self.step, "train/")
-            every = cfg.log.checkpoint_every_steps
-            if every and self.step % every == 0 and self.batch_in_epoch < self.steps_per_epoch:
-                self._save_synced(self.run_dir / "last.pt")
-            fetch_start = time.perf_counter()
-        bar.close()
-        seconds = time.perf_counter() - t0
-        stats = {k: self.dist.mean(v / max(count, 1), self.device) for k, v in sums.items()}
-        stats["img_per_s"] = seen * self.dist.world_size / max(seconds, 1e-9)
-        stats["epoch_s"] = seconds
-        stats["data_wait"] = waited / max(seconds, 1e-9)  # fraction of the epoch
-        stats["lr"] = cfg.optim.lr * optim.lr_factor(
-            max(self.step - 1, 0), self.steps_per_epoch, cfg.schedule
-        )
-        return stats
-
-    def _step(
-        self, net: torch.nn.Module, batch: dict[str, torch.Tensor]
-    ) -> tuple[float, dict[str, float]]:
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[float, dict[str, float]]:
+        """Forward, loss, backward, optimiser step on one batch; the loss and its parts."""
         x = to_model_input(batch["image"], INPUT_MEAN, INPUT_STD, self.device)
         target = batch["target"].to(self.device, non_blocking=True)
         vis = batch["visibility"].to(self.device) if self.cfg.optim.use_visibility else None
-        with torch.autocast(
-            self.device.type,
-            dtype=self.amp_dtype or torch.float32,
-            enabled=self.amp_dtype is not None,
-        ):
-            out = self.net(x)
+        amp = self.amp_dtype is not None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
+            out = self.forward(x)
         out = {k: v.float() for k, v in out.items()}
-        loss, parts = net.loss(out, target, vis)
+        loss, parts = self.model.loss(out, target, vis)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise SynthmarksError(
@@ -376,26 +358,76 @@ class Trainer:
         self.scaler.update()
         return value, {k: float(v) for k, v in parts.items()}
 
+    def _open_log(self) -> RunLog | None:
+        """Rank 0's run log (CSV, TensorBoard) and config.yaml; None on the other ranks."""
+        if not self.main:
+            return None
+        if self.state is None and (self.run_dir / "tb").is_dir():  # --overwrite
+            shutil.rmtree(self.run_dir / "tb")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_text(self.run_dir / "config.yaml", self.cfg.to_yaml())
+        return RunLog(self.run_dir, self.cfg.log.tensorboard, self.epoch, self.step)
+
+    def _progress(self, stats: EpochStats) -> Iterator[dict[str, torch.Tensor]]:
+        """The epoch's batches (the rest of it, after a mid-epoch resume) under a progress bar
+        showing the running loss; times the waits on the loader into ``stats``."""
+        bar = tqdm(
+            total=self.steps_per_epoch - self.batch_in_epoch,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.schedule.epochs}",
+            leave=False,
+            disable=not (self.main and self.cfg.log.progress),
+            dynamic_ncols=True,
+        )
+        fetch = time.perf_counter()
+        for batch in self.loader:
+            stats.waited += time.perf_counter() - fetch
+            yield batch
+            bar.update()
+            bar.set_postfix(loss=f"{stats.last_loss:.4f}")
+            fetch = time.perf_counter()
+        bar.close()
+
+    def _epoch_done(self) -> bool:
+        return self.batch_in_epoch >= self.steps_per_epoch
+
+    def _epoch_stats(self, stats: EpochStats) -> dict[str, float]:
+        """The epoch's mean loss parts (over processes), throughput and last learning rate."""
+        seconds = time.perf_counter() - stats.start
+        out = {
+            k: self.dist.mean(v / max(stats.batches, 1), self.device) for k, v in stats.sums.items()
+        }
+        out["img_per_s"] = stats.images * self.dist.world_size / max(seconds, 1e-9)
+        out["epoch_s"] = seconds
+        out["data_wait"] = stats.waited / max(seconds, 1e-9)  # fraction of the epoch
+        if stats.partial:  # resumed from a last.pt that lacks the epoch's first batches
+            out["partial_epoch"] = 1
+        out["lr"] = self.cfg.optim.lr * optim.lr_factor(
+            max(self.step - 1, 0), self.steps_per_epoch, self.cfg.schedule
+        )
+        return out
+
     def _end_epoch(self, train_stats: dict[str, float], log: RunLog | None) -> dict[str, Any]:
+        """Validate (every ``log.val_every_epochs`` and at the end), keep best.pt on the
+        checkpoint metric, write last.pt and the log row."""
         cfg = self.cfg
         last_epoch = self.epoch == cfg.schedule.epochs
         do_val = last_epoch or self.epoch % cfg.log.val_every_epochs == 0
         val: dict[str, Any] = {}
         if self.main and do_val:
             for es in self.eval_sets:
-                res = validate.validate(self.model, es, INPUT_MEAN, INPUT_STD, self.device)
+                res = validate.validate(self.val_engine, es)
                 val.update({f"val_{es.name}_{k}": v for k, v in res.items()})
         val = self.dist.broadcast_object(val)
-        metric_name, value = _pick_metric(val, train_stats, cfg.data.select_on)
+        value = train_stats["loss"] if self.metric == "loss" else val.get(self.metric, math.nan)
         improved = do_val and value < self.best["value"]
         if improved:
-            self.best = {"metric": metric_name, "value": value, "epoch": self.epoch}
+            self.best = {"metric": self.metric, "value": float(value), "epoch": self.epoch}
         row = {
             "epoch": self.epoch,
             "step": self.step,
             **train_stats,
             **val,
-            "best_" + (self.best["metric"] or "metric"): self.best["value"],
+            "best_" + self.metric: self.best["value"],
         }
         if self.main:
             assert log is not None
@@ -422,13 +454,19 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def _save_synced(self, path: Path) -> None:
         """A mid-epoch save: every rank contributes its RNG state, rank 0 writes."""
-        states = self.dist.gather_object(torch.get_rng_state())
+        states = self.dist.gather_object((torch.get_rng_state(), self.stats.to_state()))
         if self.main:
-            self._save(path, {}, full=True, rng=states)
+            rng, stats = [s[0] for s in states], [s[1] for s in states]
+            self._save(path, {}, full=True, rng=rng, epoch_stats=stats)
         self.dist.barrier()
 
     def _save(
-        self, path: Path, metrics: dict[str, Any], full: bool, rng: list[Any] | None = None
+        self,
+        path: Path,
+        metrics: dict[str, Any],
+        full: bool,
+        rng: list[Any] | None = None,
+        epoch_stats: list[dict[str, Any]] | None = None,
     ) -> None:
         ts: dict[str, Any] = {
             "config": self.cfg.to_dict(),
@@ -444,6 +482,8 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "rng": rng if rng is not None else [torch.get_rng_state()],
             }
+            if self.batch_in_epoch:  # so that the resumed epoch's log row covers all of it
+                ts["epoch_stats"] = epoch_stats or [self.stats.to_state()]
         save_checkpoint(
             path,
             self.model,
@@ -457,6 +497,52 @@ class Trainer:
         )
 
 
+@dataclass
+class EpochStats:
+    """Running sums of one epoch: loss parts, batches, images, seconds spent waiting for data.
+
+    A mid-epoch last.pt holds them (:meth:`to_state`), so a resumed epoch's log row averages all
+    of its batches, not only those after the resume; its times add the run before the kill to
+    the run after it (the time the process was dead is not counted).
+    """
+
+    sums: dict[str, float] = field(default_factory=dict)
+    batches: int = 0
+    images: int = 0
+    waited: float = 0.0
+    last_loss: float = math.nan
+    start: float = field(default_factory=time.perf_counter)
+    partial: bool = False  # the sums miss the batches before a resume
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "sums": dict(self.sums),
+            "batches": self.batches,
+            "images": self.images,
+            "waited": self.waited,
+            "seconds": time.perf_counter() - self.start,
+            "partial": self.partial,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> EpochStats:
+        return cls(
+            sums=dict(state.get("sums", {})),
+            batches=int(state.get("batches", 0)),
+            images=int(state.get("images", 0)),
+            waited=float(state.get("waited", 0.0)),
+            start=time.perf_counter() - float(state.get("seconds", 0.0)),
+            partial=bool(state.get("partial", False)),
+        )
+
+    def add(self, loss: float, parts: dict[str, float], images: int) -> None:
+        for k, v in {"loss": loss, **parts}.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v
+        self.batches += 1
+        self.images += images
+        self.last_loss = loss
+
+
 def train(cfg: TrainConfig, resume: Path | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Run training to the end; returns the last epoch's log row."""
     return Trainer(cfg, resume, overwrite).fit()
@@ -467,22 +553,6 @@ def hash_seed(*parts: int) -> int:
     return int(
         np.random.SeedSequence(list(parts)).generate_state(2, np.uint32).view(np.uint64)[0] >> 1
     )
-
-
-def _pick_metric(
-    val: dict[str, Any], train_stats: dict[str, float], select_on: str = "synth"
-) -> tuple[str, float]:
-    """best.pt follows the synthetic validation NME by default (choosing epochs on the real set
-    would tune the model to it), the real set's with ``data.select_on: real``, else the loss."""
-    order = (
-        ("val_real_nme", "val_synth_nme")
-        if select_on == "real"
-        else ("val_synth_nme", "val_real_nme")
-    )
-    for key in order:
-        if key in val and math.isfinite(val[key]):
-            return key, float(val[key])
-    return "loss", float(train_stats["loss"])
 
 
 def _device(name: str) -> torch.device:

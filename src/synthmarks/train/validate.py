@@ -1,9 +1,10 @@
 """Validation during training, with the evaluation protocol of ``synthmarks eval``.
 
-Each face is cropped by its ground-truth 68-point box with the model's ``crop_scale`` (what
-``Landmarker`` does with a box), predicted in torch on the in-memory model and mapped back to image
-pixels, then scored with box-normalised NME (overall and per |yaw| bin). The crops are made once
-and kept in memory, so a validation pass costs only the forward passes.
+Each face is cropped by its ground-truth 68-point box and predicted by the same
+:class:`~synthmarks.infer.engine.CropEngine` that ``Landmarker`` and ``eval`` use, here on the
+in-memory model through a :class:`~synthmarks.infer.runtime.TorchRunner`, then scored with
+box-normalised NME (overall and per |yaw| bin). The crops are made once and kept in memory, so a
+validation pass costs only the forward passes.
 """
 
 from __future__ import annotations
@@ -14,20 +15,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from synthmarks.data import crop
-from synthmarks.data.dataset import to_model_input
 from synthmarks.data.sample import Sample
 from synthmarks.eval import metrics
+from synthmarks.infer.engine import CropEngine, Crops
+from synthmarks.infer.runtime import TorchRunner
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 
 @dataclass
 class EvalSet:
-    """Pre-cropped faces: crops (M, S, S, 3) uint8, matrices (M, 2, 3), gts (M, 68, 2), yaws."""
+    """Pre-cropped faces, their ground truth (M, 68, 2) and yaws (degrees, or None)."""
 
     name: str
-    crops: np.ndarray
-    matrices: np.ndarray
+    crops: Crops
     gts: np.ndarray
     yaws: np.ndarray | None
 
@@ -35,42 +35,36 @@ class EvalSet:
         return len(self.crops)
 
 
-def prepare(name: str, samples: list[Sample], input_size: int, crop_scale: float) -> EvalSet:
-    """Load and crop every sample once."""
-    s = input_size
-    crops = np.empty((len(samples), s, s, 3), np.uint8)
-    mats = np.empty((len(samples), 2, 3))
+def engine_for(
+    model: torch.nn.Module, meta: dict[str, Any], device: torch.device | str = "cpu"
+) -> CropEngine:
+    """The inference engine on a model in memory; ``meta`` as a checkpoint stores it (input_size,
+    crop_scale, mean, std)."""
+    return CropEngine(TorchRunner(model, meta, device))
+
+
+def prepare(name: str, samples: list[Sample], engine: CropEngine) -> EvalSet:
+    """Load and crop every sample once, by its ground-truth box."""
     gts = np.stack([x.points[:NUM_POINTS] for x in samples]).astype(np.float32)
-    for i, sample in enumerate(samples):
-        mats[i] = crop.box_crop_matrix(bounding_box(gts[i]), s, crop_scale)
-        crops[i] = crop.warp(sample.load_image(), mats[i], s)
+    crops = engine.crop([x.load_image() for x in samples], np.stack([bounding_box(g) for g in gts]))
     has_pose = all(x.pose is not None for x in samples)
     yaws = np.array([x.yaw for x in samples], np.float64) if has_pose else None
-    return EvalSet(name, crops, mats, gts, yaws)
+    return EvalSet(name, crops, gts, yaws)
 
 
-@torch.no_grad()
-def validate(
-    model: torch.nn.Module,
-    data: EvalSet,
-    mean: tuple,
-    std: tuple,
-    device: torch.device,
-    batch_size: int = 64,
-) -> dict[str, Any]:
-    """``{"nme": ..., "nme_yaw_0_30": ..., ..., "nme_balanced": ...}`` (fractions; box norm)."""
+def validate(engine: CropEngine, data: EvalSet, batch_size: int = 64) -> dict[str, Any]:
+    """``{"nme": ..., "nme_yaw_0_30": ..., ..., "nme_balanced": ...}`` (fractions; box norm).
+
+    The engine's model is put in eval mode for the pass and back in the mode it was in."""
+    model = engine.runner.model
     was_training = model.training
     model.eval()
-    s = data.crops.shape[1]
     preds = np.empty((len(data), NUM_POINTS, 2), np.float32)
     try:
         for start in range(0, len(data), batch_size):
-            chunk = slice(start, start + batch_size)
-            x = to_model_input(torch.from_numpy(data.crops[chunk]), mean, std, device)
-            pts01, _ = model.predict(x)
-            pts = pts01[:, :NUM_POINTS].float().cpu().numpy() * s - 0.5
-            for j, i in enumerate(range(start, start + len(pts))):
-                preds[i] = crop.apply(crop.invert(data.matrices[i]), pts[j])
+            chunk = data.crops[start : start + batch_size]
+            pts01, _ = engine.run(chunk.images)
+            preds[start : start + len(chunk)] = engine.to_image(pts01[:, :NUM_POINTS], chunk)
     finally:
         model.train(was_training)
     errors = metrics.nme(preds, data.gts, "box")
