@@ -23,8 +23,8 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks scripts
+	$(VENV)/bin/ruff format --check src tests benchmarks scripts
 
 # Comparison with other landmarkers (docs/comparison.md). MediaPipe 0.10.21, the last release with
 # its Face Mesh models inside the wheel, needs numpy<2 and protobuf<5 and brings its own cv2

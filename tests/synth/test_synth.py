@@ -40,7 +40,7 @@ def worker(face_model, cache_dir):
     from synthmarks.synth.generate import Worker
     from synthmarks.synth.sampling import SynthConfig
 
-    return Worker(SynthConfig(size=SIZE), str(face_model))
+    return Worker(SynthConfig(look="v1", brow_convention="edge", size=SIZE), str(face_model))
 
 
 def frontal_params(worker, yaw: float = 0.0, **changes) -> dict:
@@ -293,7 +293,7 @@ def _gen(out: Path, count: int, face_model: Path, **kw):
         out,
         count,
         seed=5,
-        cfg=SynthConfig(size=SIZE),
+        cfg=SynthConfig(look="v1", brow_convention="edge", size=SIZE),
         workers=0,
         face_model=str(face_model),
         progress=False,
@@ -341,7 +341,7 @@ def test_seed_reproduces_samples(reference_run, tmp_path, face_model, worker):
     w2 = copy.copy(worker)
     from synthmarks.synth.sampling import SynthConfig
 
-    w2.cfg = SynthConfig(size=SIZE)
+    w2.cfg = SynthConfig(look="v1", brow_convention="edge", size=SIZE)
     again = w2.make(meta["params"])
     img = cv2.imread(str(reference_run / "000002.png"))[..., ::-1]
     assert np.array_equal(again.image, img)
@@ -354,7 +354,9 @@ def test_two_renderers_in_one_process_do_not_mix(worker, face_model):
 
     p = frontal_params(worker)
     before = worker.make(p)
-    other = Worker(SynthConfig(size=SIZE + 32), str(face_model))  # same GL names, other sizes
+    other = Worker(
+        SynthConfig(look="v1", size=SIZE + 32), str(face_model)
+    )  # same GL names, other sizes
     try:
         assert np.array_equal(worker.make(p).image, before.image)
         assert (other.make(p).seg == 1).sum() > (before.seg == 1).sum()  # a larger face
@@ -391,7 +393,7 @@ def test_resume_refuses_another_config(reference_run, face_model):
             reference_run,
             5,
             seed=6,
-            cfg=SynthConfig(size=SIZE),
+            cfg=SynthConfig(look="v1", brow_convention="edge", size=SIZE),
             workers=0,
             face_model=str(face_model),
             progress=False,
@@ -442,10 +444,12 @@ def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path,
     from synthmarks.synth.sampling import SynthConfig
 
     out = tmp_path / "outline"
-    r = relabel(reference_run, out, "outline", str(face_model), progress=False)
+    r = relabel(
+        reference_run, out, "outline", str(face_model), progress=False, brow_convention="edge"
+    )
     assert r["relabelled"] == 5
     rendered = tmp_path / "rendered"
-    cfg = SynthConfig(size=SIZE, jaw_convention="outline")
+    cfg = SynthConfig(look="v1", brow_convention="edge", size=SIZE, jaw_convention="outline")
     generate(rendered, 3, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
     for i in range(3):
         stem = f"{i:06d}"
@@ -456,9 +460,12 @@ def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path,
         meta = json.loads((out / f"{stem}_meta.json").read_text())
         assert meta["jaw_convention"] == meta["params"]["jaw_convention"] == "outline"
     # a rerun finds everything done; x-ray labels come back exactly from the outline set
-    assert relabel(reference_run, out, "outline", str(face_model), progress=False)["skipped"] == 5
+    again = relabel(
+        reference_run, out, "outline", str(face_model), progress=False, brow_convention="edge"
+    )
+    assert again["skipped"] == 5
     back = tmp_path / "xray"
-    relabel(out, back, "xray", str(face_model), progress=False)
+    relabel(out, back, "xray", str(face_model), progress=False, brow_convention="edge")
     for i in range(5):
         name = f"{i:06d}_ldmks.txt"
         assert (back / name).read_text() == (reference_run / name).read_text()
@@ -483,7 +490,8 @@ def test_centre_brows_moves_brow_points_onto_the_painted_brow(worker):
     sc = build_scene(worker.static, p, SIZE)
     res = worker.renderer.render(sc, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
     edge = labels.project(sc)
-    centre, pos3 = labels.centre_brows(sc, worker.brow_t, p["brows"], edge, sc.landmarks_cam)
+    band = labels.brow_band_centre_cm(p["brows"], worker.brow_t)
+    centre, pos3 = labels.centre_brows(sc, band, edge, sc.landmarks_cam)
     assert np.array_equal(np.delete(centre, range(17, 27), 0), np.delete(edge, range(17, 27), 0))
     assert (centre[17:27, 1] - edge[17:27, 1] > 0.3).all(), "brow points move down the image"
     assert labels.visibility(sc, centre, pos3, res.depth_hi, 1)[17:27].all(), "still on the skin"
@@ -513,7 +521,7 @@ def test_relabel_brow_centre_matches_rendering_and_count_limits(
     )
     assert r["relabelled"] == 2 and not (out / "000002_ldmks.txt").exists()
     rendered = tmp_path / "rendered"
-    cfg = SynthConfig(size=SIZE, brow_convention="centre")
+    cfg = SynthConfig(look="v1", size=SIZE, brow_convention="centre")
     generate(rendered, 2, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
     for i in range(2):
         name = f"{i:06d}_ldmks.txt"

@@ -36,6 +36,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--backgrounds", metavar="DIR", help="extra folder of background photos")
     p.add_argument(
+        "--assets",
+        metavar="DIR",
+        help="CC0 assets of the photoreal look: makehuman/ and hdri/ (else $SYNTHMARKS_ASSETS, "
+        "$SYNTHMARKS_SHARED/assets, ../shared/assets, the cache); --set look=v1 needs none",
+    )
+    p.add_argument(
+        "--download-assets",
+        action="store_true",
+        help="download the public CC0 assets (MakeHuman, Poly Haven) into the cache and exit",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        default="1/1",
+        help="render only the K-th of N disjoint slices of the set (N processes or machines "
+        "share one set; their union equals a single run)",
+    )
+    p.add_argument(
         "--jaw-convention",
         choices=("xray", "outline"),
         default="xray",
@@ -46,9 +64,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--brow-convention",
         choices=("edge", "centre"),
-        default="edge",
-        help="edge: brow points on the painted brow's upper edge; centre: on the middle of the "
-        "brow, as AFLW2000-3D, 300-W and Face Synthetics label them",
+        default="centre",
+        help="centre (default): brow points on the middle of the drawn brow, as AFLW2000-3D, "
+        "300-W and Face Synthetics label them; edge: on ICT's brow line (releases before v3)",
     )
     p.add_argument(
         "--relabel",
@@ -68,6 +86,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _shard(text: str) -> tuple[int, int]:
+    from synthmarks.errors import SynthmarksError
+
+    k, sep, n = text.partition("/")
+    if not sep or not k.strip().isdigit() or not n.strip().isdigit():
+        raise SynthmarksError(f"--shard {text!r}: expected K/N, e.g. --shard 2/4")
+    return int(k), int(n)
+
+
 def run(args: argparse.Namespace) -> int:
     from synthmarks.errors import SynthmarksError
     from synthmarks.synth.facemodel import download_face_model
@@ -75,6 +102,12 @@ def run(args: argparse.Namespace) -> int:
     if args.download_face_model:
         path = download_face_model()
         print(f"ICT Face Model archive saved to {path}")
+        if not args.out and not args.download_assets:
+            return 0
+    if args.download_assets:
+        from synthmarks.synth.assets import download_assets
+
+        print(f"assets saved to {download_assets()}")
         if not args.out:
             return 0
     if not args.out:
@@ -91,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             not args.no_progress,
             brow_convention=args.brow_convention,
             count=args.count,
+            assets=args.assets,
         )
         print(
             f"relabel: {r['relabelled']} relabelled ({r['moved']} with points moved), "
@@ -108,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         jaw_convention=args.jaw_convention,
         brow_convention=args.brow_convention,
         backgrounds=args.backgrounds,
+        assets=args.assets,
     ).with_overrides(args.overrides)
     if args.backgrounds:
         from synthmarks.synth.backgrounds import BackgroundBank
@@ -122,9 +157,10 @@ def run(args: argparse.Namespace) -> int:
         workers=workers,
         face_model=args.face_model,
         progress=not args.no_progress,
+        shard=_shard(args.shard),
     )
     print(
-        f"synth: {summary['made']} made, {summary['skipped']} already there, "
+        f"synth ({cfg.look} look): {summary['made']} made, {summary['skipped']} already there, "
         f"{summary['images_per_second']:.1f} images/s"
     )
     if args.preview:

@@ -24,6 +24,7 @@ import numpy as np
 from synthmarks import __version__
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import write_image, write_json, write_text
+from synthmarks.synth.labels import landmark_text
 from synthmarks.synth.sampling import SynthConfig, sample_params, sample_rng
 
 RUN_FILE = "synth_run.json"
@@ -53,13 +54,54 @@ class Worker:
         self.cfg = cfg
         self.model = load_face_model(face_model)
         self.static = HeadStatic(self.model)
-        self.renderer = Renderer(self.static, cfg.size, cfg.supersample)
+        self.appearance = None
+        self.catalogue = None
+        if cfg.look == "v2":
+            from synthmarks.synth.appearance import load_appearance
+
+            self.appearance = load_appearance(self.model, cfg.assets)
+            self.catalogue = self.appearance.catalogue()
+            for kind, sets in self.appearance.cards.items():
+                self.static.cards.update({f"{kind}/{c.name}": c for c in sets})
+        self.renderer = Renderer(self.static, cfg.size, cfg.supersample, self.appearance)
         self.bank = BackgroundBank(cfg.backgrounds)
         self.jaw = JawLines(self.model)
         self.brow_t = brow_line_t(self.model)
 
     def params(self, seed: int, index: int) -> dict:
-        return sample_params(sample_rng(seed, index), self.cfg, self.model.expression_names)
+        return sample_params(
+            sample_rng(seed, index), self.cfg, self.model.expression_names, self.catalogue
+        )
+
+    def _environment_light(self, params: dict, scene) -> tuple[dict, np.ndarray | None]:
+        """The sample's image-based light (uniforms) and, when the environment is also the
+        background, what the camera sees of it (float 0..1 sRGB, defocused)."""
+        import cv2
+
+        from synthmarks.synth.hdri import background, env_rotation
+
+        lk = params["v2"]
+        hdri = self.appearance.hdri
+        env = hdri.envs[hdri.names.index(lk["hdri"])]
+        rot = env_rotation(lk["env_yaw"], lk["env_tilt"])
+        exposure = 2.0 ** lk["exposure_ev"] * EXPOSURE_TARGET / max(env.mean_radiance, 1e-4)
+        light = {
+            "ibl": 1,
+            "hdri": lk["hdri"],
+            "sh": env.irradiance_sh / np.pi,
+            "env_rot": rot,
+            "key_dir": rot.T @ env.key_dir,
+            "key_col": env.key_irradiance / np.pi,
+            "exposure": exposure,
+        }
+        bg = None
+        if lk["hdri_background"]:
+            cam = scene.camera
+            lin = background(env, rot, cam.f, cam.cx, cam.cy, self.cfg.size, exposure)
+            bg = np.clip(lin, 0, 1) ** (1 / 2.2)
+            sigma = lk["background_blur"] * self.cfg.size / 256
+            bg = cv2.GaussianBlur(bg, (0, 0), sigma).astype(np.float32)
+        return light, bg
 
     def make(self, params: dict) -> SampleOutput:
         """Render one face from its parameter record (a pure function of ``params``)."""
@@ -72,28 +114,29 @@ class Worker:
         from synthmarks.synth.scene import build_scene
 
         size = self.cfg.size
-        brng = np.random.default_rng(params["background"]["seed"])
-        if params["background"]["photo"] and len(self.bank):
-            bg = self.bank.random_crop(brng, size)
-        else:
-            bg = procedural(brng, size)
-        if brng.random() < 0.5:  # out-of-focus background, as with a portrait lens
-            bg = cv2.GaussianBlur(bg, (0, 0), brng.uniform(0.5, 3.0))
-        env = environment(bg, params["light"]["env_from_background"])
-
         scene = build_scene(self.static, params, size)
+        lk = params.get("v2") or {}
+        light, bg = ({}, None)
+        if lk.get("hdri") is not None:
+            light, bg = self._environment_light(params, scene)
+        brng = np.random.default_rng(params["background"]["seed"])
+        if bg is None:
+            if params["background"]["photo"] and len(self.bank):
+                bg = self.bank.random_crop(brng, size)
+            else:
+                bg = procedural(brng, size)
+            if brng.random() < 0.5:  # out-of-focus background, as with a portrait lens
+                bg = cv2.GaussianBlur(bg, (0, 0), brng.uniform(0.5, 3.0))
+        env = {**environment(bg, params["light"]["env_from_background"]), **light}
+
         res = self.renderer.render(scene, params, env)
         alpha = res.rgba[..., 3:4]
         if self.cfg.supersample == 1:  # soften the silhouette a little: no supersampling here
             alpha = cv2.GaussianBlur(alpha, (3, 3), 0.5)[..., None]
         image = res.rgba[..., :3] * alpha + bg * (1 - alpha)
 
-        points = labels.project(scene)
-        pos3 = scene.landmarks_cam
-        if params["jaw_convention"] == "outline":
-            points, pos3 = labels.outline_jaw(scene, self.jaw, points)
-        if params.get("brow_convention") == "centre":
-            points, pos3 = labels.centre_brows(scene, self.brow_t, params["brows"], points, pos3)
+        brows = self.appearance.brows if self.appearance is not None else None
+        points, pos3 = labels.label(scene, params, self.jaw, self.brow_t, brows)
         seg = res.seg.copy()
         occ = None
         n_occ = params["occluders"]["count"]
@@ -103,18 +146,41 @@ class Worker:
                 image.astype(np.float32), orng, n_occ, bounding_box(points), self.bank
             )
             seg[occ > 0.5] = 255
-        vis = labels.visibility(scene, points, pos3, res.depth_hi, res.supersample, occ)
+        vis = labels.visibility(scene, points, pos3, res.depth_hi, res.supersample, occ, res.seg)
         out = camera_effects(image.astype(np.float32), params["camera_fx"])
         meta = {
             "version": __version__,
+            "look": "v2" if "v2" in params else "v1",
             "pose_deg": params["pose_deg"],
             "visibility": [bool(v) for v in vis],
             "jaw_convention": params["jaw_convention"],
             "brow_convention": params["brow_convention"],
             "camera": scene.camera.to_json(),
+            "assets": _assets_used(params),
             "params": params,
         }
         return SampleOutput(out, seg, points, vis, meta)
+
+
+#: Mean scene radiance times exposure: where a sample's exposure puts its environment before
+#: the sample's own exposure_ev (a white surface under a uniform sky shows this linear value).
+EXPOSURE_TARGET = 0.55
+
+
+def _assets_used(params: dict) -> dict:
+    """Which CC0 assets a sample used (names; None for a procedural layer)."""
+    lk = params.get("v2")
+    if not lk:
+        return {}
+    return {
+        "skin": lk["skin"],
+        "hair": lk["hair_card"],
+        "eyebrows": lk["brow_card"],
+        "eyelashes": lk["lash_card"],
+        "iris": lk["iris"],
+        "hdri": lk["hdri"],
+        "hdri_background": lk["hdri_background"],
+    }
 
 
 def write_sample(out_dir: Path, index: int, s: SampleOutput) -> None:
@@ -123,7 +189,7 @@ def write_sample(out_dir: Path, index: int, s: SampleOutput) -> None:
     write_image(f"{stem}.png", s.image)
     write_image(f"{stem}_seg.png", s.seg)
     write_json(f"{stem}_meta.json", s.meta)
-    write_text(f"{stem}_ldmks.txt", "".join(f"{x:.3f} {y:.3f}\n" for x, y in s.points))
+    write_text(f"{stem}_ldmks.txt", landmark_text(s.points))
 
 
 def scan(out_dir: Path) -> tuple[set[int], set[int]]:
@@ -148,8 +214,14 @@ def clean_partial(out_dir: Path, partial: Iterable[int]) -> None:
         p.unlink(missing_ok=True)
 
 
+#: Settings that say where inputs are, not what is made: a run may resume (or another shard
+#: join it) with its assets found elsewhere.
+_WHERE_KEYS = ("assets",)
+
+
 def _check_run_file(out_dir: Path, seed: int, cfg: SynthConfig) -> None:
-    run = {"seed": int(seed), "config": cfg.to_json()}
+    config = {k: v for k, v in cfg.to_json().items() if k not in _WHERE_KEYS}
+    run = {"seed": int(seed), "config": config}
     path = out_dir / RUN_FILE
     if path.exists():
         try:
@@ -158,7 +230,11 @@ def _check_run_file(out_dir: Path, seed: int, cfg: SynthConfig) -> None:
             old = None
         if old is not None and isinstance(old.get("config"), dict):
             # settings added since that run was made read as their defaults
-            old["config"] = SynthConfig.from_json(old["config"]).to_json()
+            old["config"] = {
+                k: v
+                for k, v in SynthConfig.from_json(old["config"]).to_json().items()
+                if k not in _WHERE_KEYS
+            }
         if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
             raise SynthmarksError(
                 f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "
@@ -196,15 +272,21 @@ def generate(
     face_model: str | None = None,
     progress: bool = True,
     on_sample: Callable[[int], None] | None = None,
+    shard: tuple[int, int] = (1, 1),
 ) -> dict:
     """Make samples 0..count-1 in ``out_dir`` (skipping finished ones); returns a summary.
 
     ``workers=0`` renders in this process (tests, debugging); otherwise a spawn pool with one GL
     context per worker. ``on_sample(index)`` is called after each finished sample.
+    ``shard=(k, n)`` makes only the k-th of n disjoint slices (indices i with i % n == k - 1):
+    n processes or machines sharing one seeded set, whose union is the set a single run makes.
     """
     cfg = (cfg or SynthConfig()).validate()
     if count < 0:
         raise SynthmarksError(f"--count must be >= 0, not {count}")
+    k, n = shard
+    if not (n >= 1 and 1 <= k <= n):
+        raise SynthmarksError(f"--shard must be K/N with 1 <= K <= N, not {k}/{n}")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise SynthmarksError(f"--out {out}: exists and is not a folder")
@@ -217,10 +299,18 @@ def generate(
     from synthmarks.synth.facemodel import find_face_model
 
     face_model = str(find_face_model(face_model))  # fail early, in the parent, with one line
+    if cfg.look == "v2":
+        # the one-off registration and skin bakes happen here, once, not in every worker
+        from synthmarks.synth.appearance import prepare
+        from synthmarks.synth.facemodel import load_face_model
+
+        cfg.assets = str(prepare(load_face_model(face_model), cfg.assets))
     _check_run_file(out, seed, cfg)
     done, partial = scan(out)
-    clean_partial(out, partial)
-    todo = [i for i in range(count) if i not in done]
+    mine = range(k - 1, count, n)
+    clean_partial(out, partial & set(mine))
+    todo = [i for i in mine if i not in done]
+    count = len(mine)
     t0 = time.perf_counter()
     bar = None
     if progress:

@@ -20,6 +20,8 @@ from synthmarks.landmarks import BROW_LINES
 from synthmarks.synth.facemodel import PARTS, FaceModel
 from synthmarks.synth.scene import Scene
 
+#: Face Synthetics' hair class: a point under it is hidden (see :func:`visibility`).
+HAIR_CLASS = 13
 #: Depth tolerance (cm) when deciding whether the surface at a landmark's pixel is the landmark.
 DEPTH_TOLERANCE_CM = 0.5
 #: A jaw point moves to the outline only if that is this many pixels further out: the line's
@@ -75,17 +77,50 @@ def brow_band_centre_cm(brows: dict, t: np.ndarray) -> np.ndarray:
     return -half_w * 0.75 + brows["arch"] * 0.35 * np.sin(np.pi * tc)
 
 
+def brow_centre_offsets(params: dict, t: np.ndarray, photoreal_brows=None) -> np.ndarray:
+    """(10,) height (cm, + up) of the drawn brow's middle above landmarks 17-26 for a sample:
+    its eyebrow card's, else (a baked MakeHuman skin, whose own brows are drawn) the cards'
+    average, else the procedural painted band's. ``photoreal_brows`` is
+    :meth:`Appearance.brow_centres` (needed only for photoreal samples)."""
+    lk = params.get("v2") or {}
+    if lk.get("brow_card") is not None:
+        return photoreal_brows.cards[lk["brow_card"]]
+    if lk.get("skin") is not None:
+        return photoreal_brows.skin
+    return brow_band_centre_cm(params["brows"], t)
+
+
 def centre_brows(
-    scene: Scene, t: np.ndarray, brows: dict, points: np.ndarray, pos3: np.ndarray
+    scene: Scene, offsets_cm: np.ndarray, points: np.ndarray, pos3: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move the eyebrow points from the brow line to the middle of the painted band: along the
-    head's up axis by the band's offset, which on the brow ridge stays on the skin to well
-    within a millimetre."""
+    """Move the eyebrow points from the brow line to the middle of the drawn brow: along the
+    head's up axis by ``offsets_cm`` (:func:`brow_centre_offsets`), which on the brow ridge
+    stays on the skin to well within a millimetre."""
     pts, p3 = points.copy(), pos3.copy()
     up = scene.rotation @ np.array([0.0, 1.0, 0.0])
-    p3[17:27] = pos3[17:27] + brow_band_centre_cm(brows, t)[:, None] * up
+    p3[17:27] = pos3[17:27] + np.asarray(offsets_cm)[:, None] * up
     pts[17:27] = scene.camera.project(p3[17:27])
     return pts, p3
+
+
+def label(
+    scene: Scene, params: dict, jaw: JawLines, brow_t: np.ndarray, photoreal_brows=None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The 70 points of a scene under its sample's jaw and brow conventions, and their 3-D
+    camera-space positions: the one labelling step of rendering and of re-labelling."""
+    points = project(scene)
+    pos3 = scene.landmarks_cam
+    if params["jaw_convention"] == "outline":
+        points, pos3 = outline_jaw(scene, jaw, points)
+    if params.get("brow_convention", "edge") == "centre":  # sets made before brows had one
+        offsets = brow_centre_offsets(params, brow_t, photoreal_brows)
+        points, pos3 = centre_brows(scene, offsets, points, pos3)
+    return points, pos3
+
+
+def landmark_text(points: np.ndarray) -> str:
+    """A ``_ldmks.txt`` file's text (Face Synthetics: one "x y" row per point)."""
+    return "".join(f"{x:.3f} {y:.3f}\n" for x, y in points)
 
 
 def project(scene: Scene) -> np.ndarray:
@@ -127,8 +162,12 @@ def visibility(
     depth_hi: np.ndarray,
     supersample: int,
     occluder_alpha: np.ndarray | None = None,
+    seg: np.ndarray | None = None,
 ) -> np.ndarray:
-    """True where the point is inside the image, in front (by the depth buffer) and unoccluded."""
+    """True where the point is inside the image, in front (by the depth buffer) and unoccluded.
+
+    With ``seg``, a point whose pixel the rendered hair covers (class 13) is hidden too: hair
+    cards lie within the depth tolerance of the skin, where depth alone cannot tell."""
     h, w = depth_hi.shape
     s = supersample
     vis = np.zeros(len(points), bool)
@@ -144,4 +183,6 @@ def visibility(
         vis[i] = bool(np.any(win >= d - tol))
         if vis[i] and occluder_alpha is not None:
             vis[i] = occluder_alpha[int(round(y)), int(round(x))] < 0.5
+        if vis[i] and seg is not None:
+            vis[i] = seg[int(round(y)), int(round(x))] != HAIR_CLASS
     return vis

@@ -42,12 +42,20 @@ def write_preview(out_dir: Path, limit: int = 48, cols: int = 8) -> Path | None:
     return path
 
 
-def comparison_figure(
-    ours: Path, shared: Path, out_path: Path, n: int = 8, tile: int = 128
-) -> Path:
-    """Rows of our faces, Face Synthetics samples and real AFLW2000-3D dev photos, side by side.
+def _images(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in Path(folder).glob("*.png")
+        if not p.name.endswith("_seg.png") and p.name != "preview.png"
+    )
 
-    Reference images are downscaled thumbnails for documentation only.
+
+def comparison_figure(
+    ours: Path, shared: Path, out_path: Path, n: int = 8, tile: int = 128, v1: Path | None = None
+) -> Path:
+    """Rows of our faces (two rows; with ``v1``, a folder of the same seed rendered with the v1
+    look, one row of those same faces under it), Face Synthetics samples and real AFLW2000-3D dev
+    photos, side by side. Reference images are downscaled thumbnails for documentation only.
     """
     import cv2
 
@@ -58,24 +66,20 @@ def comparison_figure(
             out.append(cv2.resize(img, (tile, tile), interpolation=cv2.INTER_AREA))
         return out
 
-    ours_imgs = sorted(
-        p
-        for p in Path(ours).glob("*.png")
-        if not p.name.endswith("_seg.png") and p.name != "preview.png"
-    )
-    fs = sorted(
-        p
-        for p in (Path(shared) / "data" / "facesynthetics-100").glob("*.png")
-        if not p.name.endswith("_seg.png")
-    )
+    ours_imgs = _images(ours)
+    fs = _images(Path(shared) / "data" / "facesynthetics-100")
     real = sorted((Path(shared) / "data" / "aflw2000-3d-dev").glob("*.jpg"))
-    rows = [thumbs(ours_imgs), thumbs(ours_imgs[n:]), thumbs(fs[::7]), thumbs(real[::11])]
-    labels = ["synthmarks"] * (2 * n) + ["Face Synthetics"] * n + ["AFLW2000-3D (real)"] * n
-    images = [im for row in rows for im in row]
-    sheet = contact_sheet(
-        images, cols=n, labels=[lb if i % n == 0 else "" for i, lb in enumerate(labels)], tile=tile
-    )
-    write_image(out_path, sheet)
+    rows = [("synthmarks", thumbs(ours_imgs)), ("synthmarks", thumbs(ours_imgs[n:]))]
+    if v1 is not None:
+        rows = [
+            ("synthmarks v2", thumbs(ours_imgs)),
+            ("same faces, v1", thumbs(_images(v1))),
+            ("synthmarks v2", thumbs(ours_imgs[n:])),
+        ]
+    rows += [("Face Synthetics", thumbs(fs[::7])), ("AFLW2000-3D (real)", thumbs(real[::11]))]
+    images = [im for _, row in rows for im in row]
+    labels = [name if i == 0 else "" for name, row in rows for i in range(len(row))]
+    write_image(out_path, contact_sheet(images, cols=n, labels=labels, tile=tile))
     return Path(out_path)
 
 
@@ -92,10 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         "aflw2000-3d-dev: write a side-by-side figure",
     )
     ap.add_argument("--figure", type=Path, default=Path("synth_vs_real.png"))
+    ap.add_argument("--v1", type=Path, help="the same seed rendered with --set look=v1: a row")
     args = ap.parse_args(argv)
     print(write_preview(args.out))
     if args.compare:
-        print(comparison_figure(args.out, args.compare, args.figure))
+        print(comparison_figure(args.out, args.compare, args.figure, v1=args.v1))
     return 0
 
 

@@ -36,13 +36,14 @@ def relabel(
     jaw_convention: str,
     face_model: str | None = None,
     progress: bool = True,
-    brow_convention: str = "edge",
+    brow_convention: str = "centre",
     count: int | None = None,
+    assets: str | None = None,
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
     labelled with ``jaw_convention`` and ``brow_convention``."""
     from synthmarks.synth.facemodel import load_face_model
-    from synthmarks.synth.labels import JawLines, brow_line_t, centre_brows, outline_jaw, project
+    from synthmarks.synth.labels import JawLines, brow_line_t, label, landmark_text
     from synthmarks.synth.sampling import check_conventions
     from synthmarks.synth.scene import HeadStatic, build_scene
 
@@ -84,18 +85,18 @@ def relabel(
 
         bar = tqdm(total=len(done), initial=len(done) - len(todo), unit="img", desc="relabel")
     moved_faces = 0
+    photoreal_brows = None  # the brow cards' positions, loaded at the first photoreal sample
     try:
         for i in todo:
             stem = f"{i:06d}"
             meta = json.loads((src / f"{stem}_meta.json").read_text())
             params = dict(meta["params"], **conventions)
-            scene = build_scene(static, params, size)
-            points = project(scene)
-            pos3 = scene.landmarks_cam
-            if jaw_convention == "outline":
-                points, pos3 = outline_jaw(scene, jaw, points)
-            if brow_convention == "centre":
-                points, _ = centre_brows(scene, brow_t, params["brows"], points, pos3)
+            scene = build_scene(static, params, size, extras=False)
+            if "v2" in params and photoreal_brows is None:
+                from synthmarks.synth.appearance import load_brow_centres
+
+                photoreal_brows = load_brow_centres(model, assets or run["config"].get("assets"))
+            points, _ = label(scene, params, jaw, brow_t, photoreal_brows)
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
             moved_faces += bool(moved.any())
@@ -106,7 +107,7 @@ def relabel(
                 _link(src / f"{stem}{suffix}", dst / f"{stem}{suffix}")
             meta.update(params=params, **conventions, visibility=[bool(v) for v in vis])
             write_json(dst / f"{stem}_meta.json", meta)
-            write_text(dst / f"{stem}_ldmks.txt", "".join(f"{x:.3f} {y:.3f}\n" for x, y in points))
+            write_text(dst / f"{stem}_ldmks.txt", landmark_text(points))
             if bar:
                 bar.update(1)
     finally:

@@ -62,6 +62,16 @@ uniform sampler2D tex_strand;
 uniform vec4 noise_off;
 uniform vec3 key_dir, key_col, fill_dir, fill_col, sky_col, ground_col, head_up;
 uniform float ambient, exposure;
+// image-based light (synth v2): irradiance SH (already / pi), glossy map, rotation to the map
+uniform int ibl;
+uniform vec3 sh[9];
+uniform mat3 env_rot;
+uniform sampler2D tex_glossy;
+// shadow map of the key light
+uniform int shadows;
+uniform sampler2DShadow tex_shadow;
+uniform mat4 light_mvp;
+uniform float shadow_texel;
 const float PI = 3.14159265;
 
 vec3 view_normal(out vec3 V) {
@@ -70,21 +80,65 @@ vec3 view_normal(out vec3 V) {
     return dot(N, V) < 0.0 ? -N : N;
 }
 
-// Key light (wrapped per channel for skin's subsurface look), fill, hemispheric ambient, rim.
+// Equirectangular lookup of a world direction (hdri.py's dirs_to_uv; textures are stored with
+// the image's top row at v = 1).
+vec2 env_uv(vec3 d) {
+    float p = atan(d.x, -d.z);
+    float t = acos(clamp(d.y, -1.0, 1.0));
+    return vec2(p / (2.0 * PI) + 0.5, 1.0 - t / PI);
+}
+
+vec3 sh_irradiance(vec3 n) {
+    return max(sh[0] * 0.282095 + sh[1] * 0.488603 * n.y + sh[2] * 0.488603 * n.z
+        + sh[3] * 0.488603 * n.x + sh[4] * 1.092548 * n.x * n.y + sh[5] * 1.092548 * n.y * n.z
+        + sh[6] * 0.315392 * (3.0 * n.z * n.z - 1.0) + sh[7] * 1.092548 * n.x * n.z
+        + sh[8] * 0.546274 * (n.x * n.x - n.y * n.y), 0.0);
+}
+
+// Fraction of the key light reaching this fragment: four bilinear (2x2 PCF) shadow-map taps.
+float key_visibility(vec3 N) {
+    if (shadows == 0) return 1.0;
+    vec4 lp = light_mvp * vec4(v_pos + N * 0.12, 1.0);
+    vec3 q = lp.xyz / lp.w * 0.5 + 0.5;
+    if (q.x <= 0.0 || q.x >= 1.0 || q.y <= 0.0 || q.y >= 1.0) return 1.0;
+    float z = q.z - 0.002;
+    float s = 0.0;
+    s += texture(tex_shadow, vec3(q.xy + vec2(-0.7, -0.7) * shadow_texel, z));
+    s += texture(tex_shadow, vec3(q.xy + vec2(0.7, -0.7) * shadow_texel, z));
+    s += texture(tex_shadow, vec3(q.xy + vec2(-0.7, 0.7) * shadow_texel, z));
+    s += texture(tex_shadow, vec3(q.xy + vec2(0.7, 0.7) * shadow_texel, z));
+    return s * 0.25;
+}
+
+// Key light (wrapped per channel for skin's subsurface look) with its shadow; then either the
+// environment (SH diffuse + glossy reflection) or v1's fill, hemispheric ambient and rim.
 vec3 shade(vec3 albedo, vec3 N, vec3 V, float spec_k, float shin, float ao, vec3 wrap) {
     vec3 L = normalize(key_dir);
     float ndl = dot(N, L);
     vec3 diff = max((vec3(ndl) + wrap) / (1.0 + wrap), 0.0);
     diff *= mix(vec3(1.0), diff, step(0.01, wrap.r));
+    float vis = key_visibility(N);
+    diff *= mix(0.0, 1.0, vis);
     vec3 H = normalize(L + V);
-    float spec = spec_k * pow(max(dot(N, H), 0.0), shin) * (shin + 8.0) / 25.0 * step(0.0, ndl);
-    vec3 amb = mix(ground_col, sky_col, 0.5 + 0.5 * N.y);
-    vec3 fill = fill_col * max(dot(N, normalize(fill_dir)), 0.0);
-    float rim = pow(1.0 - max(dot(N, V), 0.0), 3.0);
+    float spec = spec_k * pow(max(dot(N, H), 0.0), shin) * (shin + 8.0) / 25.0 * step(0.0, ndl)
+        * vis;
     ao *= v_ao;
     diff *= mix(1.0, v_ao, 0.6);
-    vec3 col = albedo * (key_col * diff + fill * ao + ambient * amb * ao) + key_col * spec * ao;
-    col += albedo * sky_col * rim * 0.15 * ambient;
+    vec3 col;
+    if (ibl == 1) {
+        vec3 irr = sh_irradiance(env_rot * N);
+        vec3 R = reflect(-V, N);
+        vec3 gl = texture(tex_glossy, env_uv(env_rot * R)).rgb;
+        float fres = 0.04 + 0.96 * pow(1.0 - max(dot(N, V), 0.0), 5.0);
+        col = albedo * (key_col * diff + irr * ao) + key_col * spec * ao
+            + gl * spec_k * 4.0 * fres * ao;
+    } else {
+        vec3 amb = mix(ground_col, sky_col, 0.5 + 0.5 * N.y);
+        vec3 fill = fill_col * max(dot(N, normalize(fill_dir)), 0.0);
+        float rim = pow(1.0 - max(dot(N, V), 0.0), 3.0);
+        col = albedo * (key_col * diff + fill * ao + ambient * amb * ao) + key_col * spec * ao;
+        col += albedo * sky_col * rim * 0.15 * ambient;
+    }
     return pow(max(col * exposure, 0.0), vec3(1.0 / 2.2));
 }
 
@@ -107,11 +161,29 @@ uniform float redness, noise_amp, pores, freckles, blemishes, age, skin_spec, sk
 uniform float lipstick, eyeshadow, eyeliner, blush, stubble;
 uniform vec3 lip_col, shadow_col, brow_col, beard_col;
 uniform float brow_thick, brow_density, brow_arch;
+// synth v2: a baked MakeHuman skin (sRGB colour, relief in alpha) and its tone gain
+uniform int skin_tex_on;
+uniform sampler2D tex_skin;
+uniform vec3 skin_gain;
+uniform float bump, painted_brows;
 void main() {
     vec3 V;
     vec3 N = view_normal(V);
     vec2 uv = v_uv;
     vec2 auv = vec2(uv.x * 0.5, uv.y);
+    vec4 sk = vec4(0.0);
+    if (skin_tex_on == 1) {
+        sk = texture(tex_skin, auv);
+        // bump mapping from the relief's screen-space derivatives (no tangents needed)
+        float h = (sk.a - 0.5) * bump;
+        vec3 dpx = dFdx(v_pos);
+        vec3 dpy = dFdy(v_pos);
+        vec3 r1 = cross(dpy, N);
+        vec3 r2 = cross(N, dpx);
+        float det = dot(dpx, r1);
+        vec3 grad = sign(det) * (dFdx(h) * r1 + dFdy(h) * r2);
+        N = normalize(abs(det) * N - grad);
+    }
     vec4 m1 = texture(tex_m1, auv);
     vec4 m2 = texture(tex_m2, auv);
     ivec2 tc = ivec2(clamp(uv.x * 512.0, 0.0, 1023.0), clamp(uv.y * 512.0, 0.0, 511.0));
@@ -120,17 +192,23 @@ void main() {
     vec4 nhi = texture(tex_noise, uv * 5.0 + noise_off.zw);
     vec4 nsp = texture(tex_noise, uv * 2.3 + noise_off.yx);
     vec3 albedo = skin_albedo;
-    albedo *= 1.0 + noise_amp * ((nlo.r - 0.5) * 2.2 + (nlo.g - 0.5) * 1.4 + (nhi.g - 0.5) * 0.8);
-    albedo *= 1.0 - pores * smoothstep(0.55, 0.85, nhi.b);
-    vec3 red = albedo * vec3(1.18, 0.82, 0.84);
-    albedo = mix(albedo, red, clamp(redness * (0.7 * m2.g + 0.6 * m2.b) + 0.25 * m1.r, 0.0, 1.0));
-    albedo *= 1.0 - 0.18 * m2.r * (0.4 + age);
+    if (skin_tex_on == 1) {
+        albedo = pow(sk.rgb, vec3(2.2)) * skin_gain;
+    } else {
+        albedo *= 1.0 + noise_amp * ((nlo.r - 0.5) * 2.2 + (nlo.g - 0.5) * 1.4
+            + (nhi.g - 0.5) * 0.8);
+        albedo *= 1.0 - pores * smoothstep(0.55, 0.85, nhi.b);
+        vec3 red = albedo * vec3(1.18, 0.82, 0.84);
+        albedo = mix(albedo, red,
+            clamp(redness * (0.7 * m2.g + 0.6 * m2.b) + 0.25 * m1.r, 0.0, 1.0));
+        albedo *= 1.0 - 0.18 * m2.r * (0.4 + age);
+    }
     float face = step(uv.x, 1.0);
     albedo *= 1.0 - face * freckles * 0.45 * smoothstep(0.25, 0.7, nsp.a);
     float bl = face * blemishes * smoothstep(0.55, 0.9, nsp.b * nsp.a * 2.0);
     albedo = mix(albedo, albedo * vec3(1.2, 0.7, 0.7), bl);
     vec3 lip = albedo * vec3(0.92, 0.62, 0.62);
-    albedo = mix(albedo, lip, m1.r);
+    albedo = mix(albedo, lip, m1.r * float(1 - skin_tex_on));
     albedo = mix(albedo, lip_col, lipstick * m1.r);
     albedo = mix(albedo, shadow_col, eyeshadow * m2.r);
     albedo = mix(albedo, albedo * vec3(1.15, 0.8, 0.82), blush * m2.g);
@@ -145,12 +223,19 @@ void main() {
     float along = smoothstep(-0.12, 0.0, t) * (1.0 - smoothstep(0.95, 1.12, t));
     float across = 1.0 - smoothstep(half_w * 0.55, half_w, abs(d - centre));
     float s = texture(tex_strand, vec2(t * 3.0 + noise_off.x, d * 0.8)).r;
-    float brow = face * along * across
+    float brow = face * along * across * painted_brows
         * smoothstep(1.0 - brow_density, 1.15 - brow_density, s + 0.25 * across);
     albedo = mix(albedo, brow_col, clamp(brow, 0.0, 1.0) * 0.92);
     if (brow > 0.5 && cls == 1.0) cls = v_obj.x < 0.0 ? 6.0 : 5.0;
     float spec_k = (0.02 + skin_spec * (0.04 + face * (0.06 * m2.b + 0.1 * m1.r)))
         * (0.6 + 0.8 * nhi.b);
+    if (skin_tex_on == 1) {
+        // oily T-zone (forehead, nose) glossier than the matte cheeks
+        float tzone = face * max(m2.b, smoothstep(4.5, 7.0, v_obj.y)
+            * (1.0 - smoothstep(3.0, 6.0, abs(v_obj.x))));
+        spec_k = (0.02 + skin_spec * (0.04 + 0.1 * tzone + face * 0.1 * m1.r))
+            * (0.7 + 0.6 * sk.a) * (1.0 - 0.5 * face * m2.g);
+    }
     float shin = mix(60.0, 12.0, skin_rough);
     emit(shade(albedo, N, V, spec_k, shin, 1.0, vec3(0.35, 0.12, 0.08)), cls);
 }
@@ -184,6 +269,11 @@ FS_EYE = (
     + """
 uniform vec3 iris_col, sclera_col;
 uniform float pupil;
+// synth v2: a MakeHuman iris texture, centred on the cornea's (0.5, 0.5)
+uniform int iris_tex_on;
+uniform sampler2D tex_iris;
+uniform vec2 iris_centre;
+uniform float iris_scale;
 void main() {
     vec3 V;
     vec3 N = view_normal(V);
@@ -198,6 +288,10 @@ void main() {
     sclera = mix(sclera, sclera * vec3(1.0, 0.8, 0.78), smoothstep(1.6, 3.5, r));
     vec3 albedo = r < pupil ? vec3(0.012)
         : (r < 1.0 ? iris : mix(iris * 0.5, sclera, smoothstep(1.0, 1.12, r)));
+    if (iris_tex_on == 1) {
+        vec3 t = pow(texture(tex_iris, iris_centre + d * iris_scale).rgb, vec3(2.2));
+        albedo = mix(t, sclera, smoothstep(1.3, 1.8, r));
+    }
     float ao = mix(0.85, 0.55, smoothstep(1.8, 3.5, r));
     emit(shade(albedo, N, V, 0.6, 300.0, ao, vec3(0.0)) * mix(1.0, ao, 0.5), cls_eye());
 }
@@ -251,6 +345,44 @@ void main() {
     vec3 col = shade(albedo, N, V, 0.0, 10.0, ao, vec3(0.0));
     col = pow(pow(col, vec3(2.2)) + key_col * kk * exposure * ao, vec3(1.0 / 2.2));
     emit(col, cls);
+}
+"""
+)
+
+#: MakeHuman cards (synth v2): hair, eyebrows, eyelashes. Texture alpha is strand coverage.
+#: Pass 0 draws the dense part (alpha >= 0.5) opaquely, with depth and classes; pass 1 blends
+#: the sparse fringe over everything, back to front, without writing depth or classes.
+FS_CARD = (
+    _FS_HEADER
+    + """
+uniform sampler2D tex_card;
+uniform vec3 card_tint;
+uniform int card_kind;  // 0 hair, 1 eyebrow, 2 eyelash
+uniform int card_pass;
+uniform float hair_shine;
+void main() {
+    vec4 t = texture(tex_card, v_uv);
+    // eyebrow strands are sparse: filtered down they rarely reach half coverage, yet the brow
+    // region is brow (classes 5/6) wherever they are drawn
+    float dense = card_kind == 1 ? 0.2 : 0.5;
+    if (card_pass == 0 && t.a < dense) discard;
+    if (card_pass == 1 && (t.a >= dense || t.a < 0.03)) discard;
+    vec3 V;
+    vec3 N = view_normal(V);
+    // hair keeps its texture's strands, recoloured; brow and lash textures are black strand
+    // masks, so they take their colour from the tint alone
+    vec3 albedo = card_kind == 0 ? pow(t.rgb, vec3(2.2)) * card_tint : card_tint;
+    float cls = card_kind == 0 ? 13.0 : (card_kind == 1 ? (v_obj.x < 0.0 ? 6.0 : 5.0) : 1.0);
+    vec3 L = normalize(key_dir);
+    vec3 H = normalize(L + V);
+    vec3 T = normalize(head_up - N * dot(N, head_up));
+    float th = dot(T, H);
+    float kk = hair_shine * 0.12 * pow(sqrt(max(1.0 - th * th, 0.0)), 80.0)
+        * max(dot(N, L) + 0.2, 0.0) * key_visibility(N) * float(card_kind == 0);
+    vec3 col = shade(albedo, N, V, 0.0, 10.0, 0.85, vec3(0.0));
+    col = pow(pow(col, vec3(2.2)) + key_col * kk * exposure, vec3(1.0 / 2.2));
+    f_col = vec4(col, card_pass == 0 ? 1.0 : t.a);  // the dense part is drawn opaque
+    f_seg = vec4(cls / 255.0, 0.0, 0.0, 1.0);
 }
 """
 )
@@ -337,6 +469,53 @@ _DEPTH_FS = """
 out vec4 c;
 void main() { c = vec4(1.0); }
 """
+
+
+#: Depth-only pass from the key light; cards are alpha-tested so strands, not quads, cast shadows.
+_SHADOW_VS = """
+#version 330
+uniform mat4 light_mvp;
+in vec3 in_pos;
+in vec2 in_uv;
+out vec2 v_uv;
+void main() {
+    v_uv = in_uv;
+    gl_Position = light_mvp * vec4(in_pos, 1.0);
+}
+"""
+_SHADOW_FS = """
+#version 330
+uniform sampler2D tex_card;
+uniform int alpha_test;
+in vec2 v_uv;
+out vec4 c;
+void main() {
+    if (alpha_test == 1 && texture(tex_card, v_uv).a < 0.5) discard;
+    c = vec4(1.0);
+}
+"""
+#: Shadow map side (texels) and the half-width (cm) of the scene it covers around the face.
+SHADOW_SIZE = 1024
+SHADOW_RADIUS_CM = 32.0
+#: Texture units per cornea-UV unit of the iris lookup: the cornea's iris radius (0.095) onto
+#: MakeHuman's (appearance.IRIS_RADIUS_TEX of the texture width).
+IRIS_SCALE = 0.11 / 0.095
+#: Texture units of the photoreal look's per-sample textures (0-4 are the v1 banks).
+UNIT_SKIN, UNIT_GLOSSY, UNIT_SHADOW, UNIT_IRIS, UNIT_CARD = 5, 6, 7, 8, 9
+
+
+def light_matrix(key_dir: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
+    """Orthographic clip matrix looking along -key_dir at a sphere (centre, radius): the
+    shadow map's view of the scene, nearer the light = smaller depth."""
+    z = key_dir / np.linalg.norm(key_dir)
+    a = np.array([0.0, 1.0, 0.0]) if abs(z[1]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    x = np.cross(a, z)
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    m = np.eye(4)
+    m[0, :3], m[1, :3], m[2, :3] = x / radius, y / radius, -z / radius
+    m[:3, 3] = -m[:3, :3] @ centre
+    return m.astype(np.float32)
 
 
 def vertex_ambient_occlusion(
@@ -444,10 +623,11 @@ def create_context():
 class Renderer:
     """Owns the GL context, programs, texture banks and framebuffer of one process."""
 
-    def __init__(self, static: HeadStatic, size: int, supersample: int = 2):
+    def __init__(self, static: HeadStatic, size: int, supersample: int = 2, appearance=None):
         import moderngl
 
         self.moderngl = moderngl
+        self.appearance = appearance
         self.static = static
         self.size = size
         self.ss = supersample
@@ -468,8 +648,10 @@ class Renderer:
                 ("eye", FS_EYE),
                 ("hair", FS_HAIR),
                 ("misc", FS_MISC),
+                ("card", FS_CARD),
             )
         }
+        self.shadow_prog = ctx.program(vertex_shader=_SHADOW_VS, fragment_shader=_SHADOW_FS)
         hs = size * supersample
         self.color = ctx.texture((hs, hs), 4, dtype="f1")
         self.seg = ctx.texture((hs, hs), 1, dtype="f1")
@@ -520,13 +702,65 @@ class Renderer:
         for group, tris in groups.items():
             self.head_vaos.append(self._vao(group, self.head_vbo, tris))
         self.lash_vao = self._vao("hair", self.head_vbo, static.tris_lash)
+        self._build_photoreal(ctx, static)
         # uniform name -> the programs' uniform objects (looked up once, set per sample)
         self._uniforms: dict[str, list] = {}
-        for prog in self.progs.values():
+        for prog in (*self.progs.values(), self.shadow_prog):
             for name in prog:
                 member = prog[name]
                 if isinstance(member, moderngl.Uniform) and not name.startswith("tex_"):
                     self._uniforms.setdefault(name, []).append(member)
+
+    def _build_photoreal(self, ctx, static: HeadStatic) -> None:
+        """Textures of the photoreal look and the shadow map. Units without a sample's texture
+        hold a 1x1 stand-in, so every sampler always has a texture of its type."""
+        mgl = self.moderngl
+
+        def upload(arr: np.ndarray, dtype: str = "f1", mip: bool = False):
+            arr = np.ascontiguousarray(np.flipud(arr))
+            t = ctx.texture((arr.shape[1], arr.shape[0]), arr.shape[2], arr.tobytes(), dtype=dtype)
+            if mip:
+                t.build_mipmaps()
+                t.filter = (mgl.LINEAR_MIPMAP_LINEAR, mgl.LINEAR)
+            else:
+                t.filter = (mgl.LINEAR, mgl.LINEAR)
+            return t
+
+        for prog in (*self.progs.values(), self.shadow_prog):
+            for name, unit in (
+                ("tex_skin", UNIT_SKIN),
+                ("tex_glossy", UNIT_GLOSSY),
+                ("tex_shadow", UNIT_SHADOW),
+                ("tex_iris", UNIT_IRIS),
+                ("tex_card", UNIT_CARD),
+            ):
+                if name in prog:
+                    prog[name].value = unit
+        self.stand_in = upload(np.full((1, 1, 4), 128, np.uint8))
+        self.stand_in_f = upload(np.zeros((1, 1, 3), np.float32), "f4")
+        self.shadow_tex = ctx.depth_texture((SHADOW_SIZE, SHADOW_SIZE))
+        self.shadow_tex.compare_func = "<="
+        self.shadow_tex.filter = (mgl.LINEAR, mgl.LINEAR)
+        self.shadow_tex.repeat_x = self.shadow_tex.repeat_y = False
+        self.shadow_fbo = ctx.framebuffer(depth_attachment=self.shadow_tex)
+        self.shadow_head = ctx.vertex_array(
+            self.shadow_prog,
+            [_layout(self.shadow_prog, self.head_vbo)],
+            index_buffer=ctx.buffer(np.ascontiguousarray(static.tris_main, np.uint32).tobytes()),
+            index_element_size=4,
+        )
+        app = self.appearance
+        self.skin_tex, self.glossy_tex, self.iris_tex, self.card_tex = [], [], [], {}
+        if app is None:
+            return
+        self.skin_tex = [upload(s.rgba, mip=True) for s in app.skins.skins]
+        self.glossy_tex = [upload(e.glossy, "f4") for e in app.hdri.envs]
+        for t in self.glossy_tex:
+            t.repeat_y = False
+        self.iris_tex = [upload(i.rgba, mip=True) for i in app.irises]
+        for kind, sets in app.cards.items():
+            for c in sets:
+                self.card_tex[f"{kind}/{c.name}"] = upload(c.texture, mip=True)
 
     def _vao(self, program: str, vbo, tris: np.ndarray):
         ibo = self.ctx.buffer(np.ascontiguousarray(tris, np.uint32).tobytes())
@@ -589,18 +823,76 @@ class Renderer:
         values["cloth_col"] = tuple(cp["colour"])
         values["cloth_col2"] = tuple(cp["pattern_colour"])
         values["cloth_pattern"] = int(cp["pattern"])
+        values.update(self._photoreal_uniforms(params, scene, env))
         for name, v in values.items():
             for uniform in self._uniforms.get(name, ()):
-                if name == "proj":
+                if isinstance(v, bytes):
                     uniform.write(v)
                 else:
                     uniform.value = v
 
-    def _draw_mesh(self, mesh: Mesh) -> None:
+    def _photoreal_uniforms(self, params: dict, scene: Scene, env: dict) -> dict:
+        """Uniforms of the photoreal layers (all off for the v1 look), and the sample's textures
+        bound to their units."""
+        lk = params.get("v2") or {}
+        app = self.appearance
+        names = app.names() if app is not None else {}
+        off = {
+            "ibl": 0,
+            "shadows": int(bool(lk.get("shadows", False))),
+            "skin_tex_on": 0,
+            "painted_brows": 1.0,
+            "iris_tex_on": 0,
+            "shadow_texel": 1.0 / SHADOW_SIZE,
+            "env_rot": np.eye(3, dtype=np.float32).tobytes(),
+            "sh": np.zeros((9, 3), np.float32).tobytes(),
+            "skin_gain": (1.0, 1.0, 1.0),
+            "bump": 0.0,
+            "iris_centre": (0.5, 0.5),
+            "iris_scale": 1.0,
+        }
+        self.stand_in.use(UNIT_SKIN)
+        self.stand_in.use(UNIT_IRIS)
+        self.stand_in.use(UNIT_CARD)
+        self.stand_in_f.use(UNIT_GLOSSY)
+        self.shadow_tex.use(UNIT_SHADOW)
+        if env.get("ibl"):
+            off.update(
+                ibl=1,
+                sh=np.asarray(env["sh"], np.float32).tobytes(),
+                env_rot=np.asarray(env["env_rot"], np.float32).T.tobytes(),
+                key_dir=tuple(env["key_dir"]),
+                key_col=tuple(env["key_col"]),
+                exposure=float(env["exposure"]),
+            )
+            self.glossy_tex[names["hdri"].index(env["hdri"])].use(UNIT_GLOSSY)
+        if lk.get("skin") is not None:  # a baked skin has its own brows: no painted band
+            off.update(
+                skin_tex_on=1, skin_gain=tuple(lk["skin_gain"]), bump=lk["bump"], painted_brows=0.0
+            )
+            self.skin_tex[names["skins"].index(lk["skin"])].use(UNIT_SKIN)
+        if lk.get("brow_card") is not None:
+            off["painted_brows"] = 0.0
+        if lk.get("iris") is not None:
+            iris = app.irises[names["irises"].index(lk["iris"])]
+            off.update(iris_tex_on=1, iris_centre=iris.centre, iris_scale=IRIS_SCALE)
+            self.iris_tex[names["irises"].index(lk["iris"])].use(UNIT_IRIS)
+        return off
+
+    def _draw_mesh(self, mesh: Mesh, program=None, tris: np.ndarray | None = None) -> None:
         ctx = self.ctx
         vbo = ctx.buffer(mesh.interleaved().tobytes())
-        ibo = ctx.buffer(np.ascontiguousarray(mesh.tris, np.uint32).tobytes())
-        program = self.progs["hair" if mesh.mat[0] in (M_HAIR, M_BEARD) else "misc"]
+        ibo = ctx.buffer(
+            np.ascontiguousarray(mesh.tris if tris is None else tris, np.uint32).tobytes()
+        )
+        if program is None:
+            name = "card" if mesh.card else "hair" if mesh.mat[0] in (M_HAIR, M_BEARD) else "misc"
+            program = self.progs[name]
+        if mesh.card:
+            self.card_tex[mesh.card.texture].use(UNIT_CARD)
+            if "card_kind" in program:
+                program["card_kind"].value = mesh.card.kind
+                program["card_tint"].value = tuple(mesh.card.tint)
         vao = ctx.vertex_array(
             program, [_layout(program, vbo)], index_buffer=ibo, index_element_size=4
         )
@@ -614,35 +906,90 @@ class Renderer:
         with self.ctx:
             return self._render(scene, params, env)
 
+    def _shadow_pass(self, scene: Scene, light_mvp: np.ndarray) -> None:
+        """Depth of everything from the key light, into the shadow map."""
+        mgl = self.moderngl
+        ctx = self.ctx
+        prog = self.shadow_prog
+        prog["light_mvp"].write(light_mvp.T.astype(np.float32).tobytes())
+        self.shadow_fbo.use()
+        self.shadow_fbo.clear(depth=1.0)
+        ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.CULL_FACE)
+        prog["alpha_test"].value = 0
+        self.shadow_head.render(mgl.TRIANGLES)
+        for mesh in scene.extras:
+            prog["alpha_test"].value = int(mesh.card is not None)
+            if mesh.card is not None and mesh.card.kind == 2:
+                continue  # lashes are too fine for the map's texels
+            self._draw_mesh(mesh, program=prog)
+
     def _render(self, scene: Scene, params: dict, env: dict) -> RenderResult:
         mgl = self.moderngl
         ctx = self.ctx
         for unit, t in enumerate(self.textures):  # a render depends on nothing done before it
             t.use(unit)
+        self._set_uniforms(params, scene, env)
+        scene.head.ao = self.head_ao
+        self.head_vbo.write(scene.head.interleaved().tobytes())
+        shadows = bool((params.get("v2") or {}).get("shadows"))
+        if shadows:
+            key = np.asarray(env.get("key_dir", params["light"]["key_dir"]), np.float64)
+            centre = scene.landmarks_cam[:68].mean(0)
+            light = light_matrix(key, centre, SHADOW_RADIUS_CM)
+            for uniform in self._uniforms.get("light_mvp", ()):
+                uniform.write(light.T.astype(np.float32).tobytes())
+            self._shadow_pass(scene, light)
+            self.shadow_tex.use(UNIT_SHADOW)
         self.fbo.use()
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         ctx.enable(mgl.DEPTH_TEST)
         ctx.disable(mgl.BLEND)
         ctx.enable(mgl.CULL_FACE)  # the head is closed and wound counter-clockwise outside
         ctx.cull_face = "back"
-        self._set_uniforms(params, scene, env)
-        scene.head.ao = self.head_ao
-        self.head_vbo.write(scene.head.interleaved().tobytes())
+        cards = [m for m in scene.extras if m.card is not None]
+        card_prog = self.progs["card"]
         # Outer layers (hair, hats, glasses) first: the costly skin shader then fails the early
         # depth test wherever they cover it. Face skin before mouth and eyes, for the same reason.
         for mesh in scene.extras:
+            if mesh.card is not None:
+                continue
             if mesh.cull:
                 ctx.enable(mgl.CULL_FACE)
             else:
                 ctx.disable(mgl.CULL_FACE)
             self._draw_mesh(mesh)
+        # the dense part of each card, opaque, with depth and classes (lashes without depth)
+        ctx.disable(mgl.CULL_FACE)
+        card_prog["card_pass"].value = 0
+        for mesh in cards:
+            ctx.depth_mask = mesh.card.kind != 2
+            self._draw_mesh(mesh)
+        ctx.depth_mask = True
         ctx.enable(mgl.CULL_FACE)
         for vao in self.head_vaos:
             vao.render(mgl.TRIANGLES)
-        # eyelashes: thin cards seen from both sides, kept out of the depth used for visibility
         ctx.disable(mgl.CULL_FACE)
         ctx.depth_mask = False
-        self.lash_vao.render(mgl.TRIANGLES)
+        if not any(m.card.kind == 2 for m in cards):
+            # eyelashes: thin cards seen from both sides, kept out of the depth used for visibility
+            self.lash_vao.render(mgl.TRIANGLES)
+        if cards:
+            # the sparse fringe, blended back to front over everything, classes untouched
+            ctx.enable(mgl.BLEND)
+            ctx.blend_func = (
+                mgl.SRC_ALPHA,
+                mgl.ONE_MINUS_SRC_ALPHA,
+                mgl.ONE,
+                mgl.ONE_MINUS_SRC_ALPHA,
+            )
+            self.fbo.color_mask = ((True,) * 4, (False,) * 4)
+            card_prog["card_pass"].value = 1
+            for mesh in sorted(cards, key=lambda m: m.card.kind, reverse=True):
+                depth = mesh.pos[mesh.tris].mean(1)[:, 2]
+                self._draw_mesh(mesh, tris=mesh.tris[np.argsort(depth)])
+            self.fbo.color_mask = ((True,) * 4, (True,) * 4)
+            ctx.disable(mgl.BLEND)
         ctx.depth_mask = True
 
         hs = self.size * self.ss
@@ -655,16 +1002,16 @@ class Renderer:
         with np.errstate(divide="ignore"):
             lin = (2.0 * f * n) / ((f + n) - zn * (f - n))
         lin = np.where(d >= 1.0, np.inf, lin).astype(np.float32)
-        rgba_f = rgba.astype(np.float32) / 255.0
+        # The colour target holds premultiplied colour (opaque surfaces have alpha 1; blended
+        # card fringes over the empty background are colour * alpha): straighten it.
+        prem = rgba.astype(np.float32) / 255.0
         if self.ss > 1:
-            a = rgba_f[..., 3:4]
-            prem = np.concatenate([rgba_f[..., :3] * a, a], -1)
-            small = cv2.resize(prem, (self.size, self.size), interpolation=cv2.INTER_AREA)
-            alpha = small[..., 3:4]
-            colour = small[..., :3] / np.maximum(alpha, 1e-6)
-            rgba_f = np.concatenate([colour, alpha], -1)
+            prem = cv2.resize(prem, (self.size, self.size), interpolation=cv2.INTER_AREA)
             o = self.ss // 2
             seg = seg[o :: self.ss, o :: self.ss]
+        alpha = prem[..., 3:4]
+        colour = np.where(alpha > 0, prem[..., :3] / np.maximum(alpha, 1e-6), 0.0)
+        rgba_f = np.concatenate([colour, alpha], -1).astype(np.float32)
         return RenderResult(rgba_f, np.ascontiguousarray(seg), lin, self.ss)
 
     def release(self) -> None:

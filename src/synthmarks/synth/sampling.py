@@ -16,6 +16,7 @@ import numpy as np
 from synthmarks.errors import SynthmarksError
 
 JAW_CONVENTIONS = ("xray", "outline")
+LOOKS = ("v1", "v2")
 BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 
 
@@ -94,7 +95,7 @@ class SynthConfig:
     size: int = 256
     supersample: int = 1
     jaw_convention: str = "xray"
-    brow_convention: str = "edge"
+    brow_convention: str = "centre"
     yaw_max: float = 90.0
     pitch_max: float = 40.0
     roll_max: float = 45.0
@@ -114,12 +115,28 @@ class SynthConfig:
     p_occluder: float = 0.35
     p_photo_background: float = 0.55
     backgrounds: str | None = None
+    #: "v2": the photoreal layers below (MakeHuman skins and cards, HDRI light); "v1": the
+    #: procedural look alone (runs made before v2 read as v1).
+    look: str = "v2"
+    #: Folder of the CC0 assets (else found: synth/assets.py).
+    assets: str | None = None
+    p_real_skin: float = 0.85
+    p_skin_tone_shift: float = 0.5
+    p_hair_cards: float = 0.8
+    p_card_brows: float = 0.7
+    p_card_lashes: float = 0.7
+    p_texture_eyes: float = 0.9
+    p_hdri_light: float = 0.85
+    p_hdri_background: float = 0.5
+    p_shadows: float = 0.85
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> SynthConfig:
         check_conventions(self.jaw_convention, self.brow_convention, "{kind}_convention")
         if not 32 <= self.size <= 2048:
             raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
+        if self.look not in LOOKS:
+            raise SynthmarksError(f"look must be one of {', '.join(LOOKS)}, not {self.look!r}")
         if self.supersample not in (1, 2, 3, 4):
             raise SynthmarksError(f"supersample must be 1..4, not {self.supersample}")
         for f in dataclasses.fields(self):
@@ -150,6 +167,8 @@ class SynthConfig:
     def from_json(cls, d: dict[str, Any]) -> SynthConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         kw = {k: v for k, v in d.items() if k in names}
+        kw.setdefault("look", "v1")  # made before the photoreal look existed
+        kw.setdefault("brow_convention", "edge")  # made before brows had a convention
         if "face_scale" in kw:
             kw["face_scale"] = tuple(kw["face_scale"])
         return cls(**kw).validate()
@@ -229,8 +248,17 @@ def _pose(rng: np.random.Generator, cfg: SynthConfig) -> list[float]:
     )
 
 
-def sample_params(rng: np.random.Generator, cfg: SynthConfig, expression_names: list[str]) -> dict:
-    """Draw one face's full parameter record (JSON-serialisable)."""
+def sample_params(
+    rng: np.random.Generator,
+    cfg: SynthConfig,
+    expression_names: list[str],
+    catalogue: dict | None = None,
+) -> dict:
+    """Draw one face's full parameter record (JSON-serialisable).
+
+    ``catalogue`` (:meth:`Appearance.catalogue`) lists the photoreal assets to draw from; the
+    v2 choices come from their own generator, seeded after every v1 draw, so a v2 face shares
+    its identity, pose, expression and camera with the v1 face of the same seed and index."""
     p: dict[str, Any] = {}
     p["identity"] = _f(np.clip(rng.normal(0, cfg.identity_sigma, 100), -3.5, 3.5))
     p["expression"] = _expression(rng, expression_names)
@@ -383,7 +411,46 @@ def sample_params(rng: np.random.Generator, cfg: SynthConfig, expression_names: 
     }
     p["jaw_convention"] = cfg.jaw_convention
     p["brow_convention"] = cfg.brow_convention
+    if cfg.look == "v2":
+        if catalogue is None:
+            raise SynthmarksError("the photoreal look needs its asset catalogue")
+        p["v2"] = _photoreal(np.random.default_rng(int(rng.integers(1 << 62))), cfg, p, catalogue)
     return p
+
+
+#: Melanin-like absorption per channel: a tone shift darkens blue most and red least.
+_MELANIN_RGB = np.array([0.6, 1.3, 2.0])
+
+
+def _photoreal(r: np.random.Generator, cfg: SynthConfig, p: dict, cat: dict) -> dict:
+    """The photoreal layers of one face: which skin, cards, iris and environment, and how."""
+    lk: dict[str, Any] = {}
+    real_skin = r.random() < cfg.p_real_skin
+    lk["skin"] = str(r.choice(cat["skins"])) if real_skin else None
+    shift = r.uniform(-0.8, 0.8) if r.random() < cfg.p_skin_tone_shift else 0.0
+    lk["skin_gain"] = _f(np.exp(-shift * _MELANIN_RGB) * r.uniform(0.93, 1.07, 3))
+    lk["bump"] = _f(r.uniform(0.05, 0.3))
+    hair_card = p["hair"]["present"] and not p["headwear"] and r.random() < cfg.p_hair_cards
+    lk["hair_card"] = str(r.choice(list(cat["hair"]))) if hair_card else None
+    if lk["hair_card"] is not None and r.random() < 0.6:  # recoloured to the drawn hair colour
+        mean = np.maximum(np.asarray(cat["hair"][lk["hair_card"]]), 0.004)
+        lk["hair_tint"] = _f(np.clip(np.asarray(p["hair"]["colour"]) / mean, 0.15, 6.0))
+    else:
+        lk["hair_tint"] = _f(r.uniform(0.85, 1.15, 3))
+    lk["brow_card"] = str(r.choice(cat["eyebrows"])) if r.random() < cfg.p_card_brows else None
+    lk["brow_tint"] = p["brows"]["colour"]
+    lk["lash_card"] = str(r.choice(cat["eyelashes"])) if r.random() < cfg.p_card_lashes else None
+    lk["lash_tint"] = _f(np.asarray(p["brows"]["colour"]) * 0.5)
+    lk["iris"] = str(r.choice(cat["irises"])) if r.random() < cfg.p_texture_eyes else None
+    hdri = r.random() < cfg.p_hdri_light
+    lk["hdri"] = str(r.choice(cat["hdri"])) if hdri else None
+    lk["env_yaw"] = _f(r.uniform(0, 360))
+    lk["env_tilt"] = _f(r.normal(0, 8))
+    lk["exposure_ev"] = _f(r.normal(0, 0.45))
+    lk["hdri_background"] = bool(hdri and r.random() < cfg.p_hdri_background)
+    lk["background_blur"] = _f(r.uniform(0.3, 3.5))
+    lk["shadows"] = bool(r.random() < cfg.p_shadows)
+    return lk
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:

@@ -19,6 +19,7 @@ from synthmarks.synth.textures import AtlasMaps, build_atlas
 # Material ids shared with the shader.
 M_FACE, M_HEAD, M_MOUTH, M_SOCKET, M_GUMS, M_TEETH, M_EYE, M_LASH = 0, 1, 2, 3, 4, 5, 6, 8
 M_HAIR, M_BEARD, M_HEADWEAR, M_GLASSES, M_CLOTH = 10, 11, 12, 13, 14
+M_CARD = 20
 
 _PART_MATERIAL = {
     "face": M_FACE,
@@ -86,6 +87,15 @@ class Camera:
 
 
 @dataclass
+class CardLook:
+    """How a MakeHuman card mesh is drawn: its texture (renderer key), kind and colour tint."""
+
+    texture: str
+    kind: int  # 0 hair, 1 eyebrow, 2 eyelash
+    tint: tuple[float, float, float]
+
+
+@dataclass
 class Mesh:
     """Vertex arrays for one draw call (camera space) plus the object-space position."""
 
@@ -99,6 +109,8 @@ class Mesh:
     cull: bool = False
     #: Per-vertex ambient occlusion (1 = open); the renderer fills it in for the head.
     ao: np.ndarray | None = None
+    #: Set for MakeHuman cards (synth v2), drawn with their texture's alpha.
+    card: CardLook | None = None
 
     def interleaved(self) -> np.ndarray:
         ao = np.ones(len(self.pos), np.float32) if self.ao is None else self.ao
@@ -184,6 +196,8 @@ class HeadStatic:
         self.tris_head = self.tris_main[head]
         self.tris_face = self.tris_main[np.isin(self.tri_parts[~lash], ["face"])]
         self.eye_look = {n: i for i, n in enumerate(model.expression_names)}
+        #: MakeHuman card sets by "kind/name" (synth v2; filled in by the worker)
+        self.cards: dict = {}
 
 
 def _barycentric(tri: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -240,7 +254,9 @@ def hair_field(obj: np.ndarray, hp: dict) -> np.ndarray:
     return y - thr
 
 
-def build_scene(static: HeadStatic, params: dict, size: int) -> Scene:
+def build_scene(static: HeadStatic, params: dict, size: int, extras: bool = True) -> Scene:
+    """The posed head, its camera and (unless ``extras`` is off: labels need only the head)
+    hair, beard, headwear, glasses, clothing and cards."""
     model = static.model
     ids = np.asarray(params["identity"], np.float32)
     expr = np.zeros(len(model.expression_names), np.float32)
@@ -332,12 +348,24 @@ def build_scene(static: HeadStatic, params: dict, size: int) -> Scene:
     lashes = Mesh(head.pos, head.nrm, head.obj, static.uv, static.mat, static.tris_lash)
     scene = Scene(cam, head, lashes, [], to_cam(lm_obj), pos_cam, obj, r_head)
 
+    if not extras:
+        return scene
     extras = scene.extras
     hp = params["hair"]
+    lk = params.get("v2") or {}
     if params.get("headwear"):
         extras += _headwear(static, params["headwear"], obj, nrm_obj, to_cam, r_head, w)
-    if hp["present"]:
+    if hp["present"] and lk.get("hair_card") is None:
         extras += _hair(static, hp, obj, nrm_obj, to_cam, r_head, w, params.get("headwear"))
+    for kind, key, name in (
+        (0, "hair", "hair_card"),
+        (1, "eyebrows", "brow_card"),
+        (2, "eyelashes", "lash_card"),
+    ):
+        if lk.get(name) is not None:
+            card = static.cards[f"{key}/{lk[name]}"]
+            tint = lk[("hair_tint", "brow_tint", "lash_tint")[kind]]
+            extras.append(_card(card, kind, tuple(tint), pos_cam, nrm_cam))
     fh = params["facial_hair"]
     if fh["beard"]:
         extras.append(_beard(static, fh, obj, nrm_obj, to_cam, r_head))
@@ -346,6 +374,24 @@ def build_scene(static: HeadStatic, params: dict, size: int) -> Scene:
     if params["clothing"]["present"]:
         extras.append(_clothing(params["clothing"], obj, to_cam, r_body))
     return scene
+
+
+def _card(card, kind: int, tint: tuple, pos_cam: np.ndarray, nrm_cam: np.ndarray) -> Mesh:
+    """A MakeHuman card set placed on the posed head, shaded with the skin's normal under it."""
+    from synthmarks.synth.cards import place
+
+    pos = place(pos_cam.astype(np.float64), card)
+    nrm = np.einsum("nk,nkd->nd", card.bary, nrm_cam[card.tri])
+    nrm /= np.linalg.norm(nrm, axis=1, keepdims=True) + 1e-12
+    return Mesh(
+        pos.astype(np.float32),
+        nrm.astype(np.float32),
+        card.neutral,
+        card.uv,
+        np.full(len(pos), M_CARD, np.float32),
+        card.tris,
+        card=CardLook(f"{card.kind}/{card.name}", kind, tint),
+    )
 
 
 def _shell(

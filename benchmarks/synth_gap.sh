@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The synth v2 gap table (docs/experiments.md): render each row's 3,000 faces, train
+# configs/experiments/gap_<row>.yaml, score best.pt on the three dev sets. Every step resumes
+# (synth skips finished faces, train continues from last.pt, a row with summary.json is done),
+# so rerun it until it prints the table. Usage: benchmarks/synth_gap.sh [ROW ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+DATA=${SYNTHMARKS_DATA:-data/synth}
+SHARED=${SYNTHMARKS_SHARED:-../shared}
+export SYNTHMARKS_DATA=$DATA SYNTHMARKS_SHARED=$SHARED
+declare -A LOOK=(
+  [v1_s1]="--seed 101 --set look=v1"
+  [v1_s2]="--seed 102 --set look=v1"
+  [v2]="--seed 101"
+  [v2_noskin]="--seed 101 --set p_real_skin=0"
+  [v2_nocards]="--seed 101 --set p_hair_cards=0 --set p_card_brows=0 --set p_card_lashes=0"
+  [v2_nohdrilight]="--seed 101 --set p_hdri_light=0"
+  [v2_nohdribg]="--seed 101 --set p_hdri_background=0"
+  [v2_noshadow]="--seed 101 --set p_shadows=0"
+)
+ROWS=("$@")
+[ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
+for row in "${ROWS[@]}"; do
+  # shellcheck disable=SC2086
+  $VENV/bin/synthmarks synth --out "$DATA/gap_$row" --count 3000 --no-progress ${LOOK[$row]}
+  if [ ! -f "runs/gap_$row/summary.json" ]; then
+    MALLOC_MMAP_THRESHOLD_=1000000 $VENV/bin/synthmarks train \
+      --config "configs/experiments/gap_$row.yaml" $([ -f "runs/gap_$row/last.pt" ] && echo --resume)
+  fi
+done
+for set in aflw2000-3d-dev afw-68pt facesynthetics-100; do
+  args=()
+  for row in "${ROWS[@]}"; do args+=(-m "runs/gap_$row/best.pt"); done
+  $VENV/bin/synthmarks eval "${args[@]}" --data "$SHARED/data/$set" --out "runs/gap_eval_$set"
+done
