@@ -14,16 +14,6 @@ import synthmarks
 
 PACKAGE = Path(synthmarks.__file__).resolve().parent
 
-#: Import edges known to close a cycle, left out until their owner moves them; each must still
-#: exist (test_known_cycle_edges_are_still_there), so a fixed one has to leave this list.
-#: synth v2: register.py's bake imports render/scene (create_context, vertex_normals) inside its
-#: functions, while scene -> cards -> register at import. Owned by the synth v2 work, not #13.
-KNOWN_CYCLE_EDGES = {
-    ("synthmarks.synth.register", "synthmarks.synth.render"),
-    ("synthmarks.synth.register", "synthmarks.synth.scene"),
-}
-
-
 def module_name(path: Path) -> str:
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -87,15 +77,5 @@ def test_find_cycle_finds_one():
 
 
 def test_the_package_has_no_import_cycle():
-    graph = import_graph()
-    for a, b in KNOWN_CYCLE_EDGES:
-        graph[a].discard(b)
-    cycle = find_cycle(graph)
+    cycle = find_cycle(import_graph())
     assert cycle is None, " -> ".join(cycle or [])
-
-
-def test_known_cycle_edges_are_still_there():
-    graph = import_graph()
-    for a, b in KNOWN_CYCLE_EDGES:
-        assert b in graph[a], f"{a} no longer imports {b}: remove it from KNOWN_CYCLE_EDGES"
-    assert find_cycle(graph) is not None, "the cycle is gone: empty KNOWN_CYCLE_EDGES"
