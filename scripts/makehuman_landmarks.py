@@ -19,8 +19,8 @@ import numpy as np
 
 from synthmarks import Landmarker
 from synthmarks.synth.assets import find_assets
+from synthmarks.synth.gl import create_context
 from synthmarks.synth.makehuman import read_obj
-from synthmarks.synth.render import create_context
 
 SKINS = (
     "young_lightskinned_female_diffuse2",
@@ -131,7 +131,7 @@ def main() -> None:
         f"median spread over skins: {np.median(spread) * 100:.1f} mm (max {spread.max() * 100:.1f})"
     )
     # cast back onto the mesh: nearest point on the head's triangles
-    from synthmarks.synth.register import closest_points
+    from synthmarks.synth.geometry import closest_points
 
     tri = mh.v[tv]
     k, bary = closest_points(tri, P)

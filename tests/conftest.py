@@ -25,6 +25,15 @@ def shared() -> Path:
 
 
 @pytest.fixture(scope="session")
+def face_model(shared: Path) -> Path:
+    """The ICT face model archive that ``synth`` renders with."""
+    path = shared / "assets" / "ICT-FaceKit-FaceXModel.tar.xz"
+    if not path.is_file():
+        pytest.skip(f"ICT face model not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     from synthmarks.models import DEFAULT_MODEL, INPUT_MEAN, INPUT_STD, build_model
     from synthmarks.models.checkpoint import save_checkpoint

@@ -45,6 +45,7 @@ OPTIONAL_MODULES = {
     "moderngl",
     "skimage",
     "OpenEXR",
+    "PIL",
     "face_recognition_models",
 }
 

@@ -146,7 +146,7 @@ def test_video_errors(clip, tmp_path, capsys):
     assert code == 2 and "no such video" in err
     before = clip.read_bytes()
     code, _, err = cli(["video", clip, clip], capsys)
-    assert code == 2 and "is the input video" in err and clip.read_bytes() == before
+    assert code == 2 and "is an input of this command" in err and clip.read_bytes() == before
     for source, message in [
         ("-1", "camera index -1: must be 0 or more"),
         ("/dev/video99", "/dev/video99: no such video device"),

@@ -18,14 +18,6 @@ SIZE = 128
 
 
 @pytest.fixture(scope="module")
-def face_model(shared: Path) -> Path:
-    path = shared / "assets" / "ICT-FaceKit-FaceXModel.tar.xz"
-    if not path.is_file():
-        pytest.skip(f"ICT face model not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory, face_model) -> Path:
     """A cache shared by the module (converting the model takes ~8 s, loading it < 1 s)."""
     import os
@@ -162,7 +154,7 @@ def test_bad_inputs_are_user_errors(tmp_path, face_model):
 
 def test_projection_follows_opencv_pixel_centres():
     """A square from x=9.75 to 20.25 covers pixel columns 10..20: x=10.0 is column 10's centre."""
-    from synthmarks.synth.render import create_context
+    from synthmarks.synth.gl import create_context
     from synthmarks.synth.scene import Camera
 
     ctx = create_context()

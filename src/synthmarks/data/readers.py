@@ -1,8 +1,11 @@
 """Dataset readers: Face Synthetics layout, iBUG .pts (300-W family) and AFLW2000-3D .mat.
 
 All return :class:`Sample` lists with points in the OpenCV pixel convention (integer coordinates
-are pixel centres, origin at the top-left pixel's centre). Bad data raises :class:`SynthmarksError`
-naming the file and what is wrong, because a silent skip would bias every metric computed on it.
+are pixel centres, origin at the top-left pixel's centre). Every label file is checked (point
+count, finite coordinates, points inside or near their image) and a bad one raises
+:class:`SynthmarksError` naming the file and what is wrong, because a silent skip or a NaN would
+bias every metric computed on it. ``load_dataset(..., bad=[])`` collects the bad files instead, so
+``eval`` can name them all and score the rest.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ FORMATS = ("facesynthetics", "pts", "aflw2000")
 #: iBUG .pts files count pixels from 1 (MATLAB); subtracting this gives OpenCV's convention.
 PTS_ORIGIN = 1.0
 
+#: how far outside its image a label may lie, as a fraction of the image's longer side: faces cut
+#: by the border have points outside (a synthetic face of face_scale 1.5 reaches 0.37 out); a
+#: point further out is a wrong label (another image's, a unit or scale error)
+NEAR_IMAGE = 0.5
+
 
 def detect_format(root: Path) -> str:
     """Guess a folder's format from the annotation files it holds."""
@@ -38,9 +46,16 @@ def detect_format(root: Path) -> str:
 
 
 def load_dataset(
-    path: str | Path, format: str | None = None, limit: int | None = None
+    path: str | Path,
+    format: str | None = None,
+    limit: int | None = None,
+    bad: list[tuple[Path, str]] | None = None,
 ) -> list[Sample]:
-    """Read every labelled face under ``path`` (a folder, searched recursively)."""
+    """Read every labelled face under ``path`` (a folder, searched recursively).
+
+    A bad label file raises :class:`SynthmarksError`; if ``bad`` is a list, each bad file is
+    appended to it as (file, message) and left out instead.
+    """
     root = Path(path)
     if not root.exists():
         raise SynthmarksError(f"{root}: no such file or directory")
@@ -55,7 +70,49 @@ def load_dataset(
         raise SynthmarksError(f"{root}: no {pattern} annotation files for format {fmt!r}")
     if limit is not None:
         files = files[:limit]
-    return [read_one(f) for f in files]
+    samples = []
+    for f in files:
+        try:
+            samples.append(check_labels(read_one(f), f))
+        except SynthmarksError as exc:
+            if bad is None:
+                raise
+            bad.append((f, str(exc)))
+    return samples
+
+
+def check_labels(sample: Sample, annotation: Path) -> Sample:
+    """``sample`` if its points are finite and inside or near its image, else an error."""
+    p = sample.points
+    nonfinite = np.nonzero(~np.isfinite(p).all(axis=1))[0]
+    if len(nonfinite):
+        raise SynthmarksError(
+            f"{annotation}: {len(nonfinite)} point(s) not finite (NaN or inf), "
+            f"first point {nonfinite[0] + 1}"
+        )
+    if sample.pose is not None and not np.isfinite(sample.pose).all():
+        raise SynthmarksError(f"{annotation}: pose is not finite (NaN or inf)")
+    w, h = image_size(sample.image_path)
+    margin = NEAR_IMAGE * max(w, h)
+    far = np.nonzero(((p < -margin) | (p > np.array([w, h]) + margin)).any(axis=1))[0]
+    if len(far):
+        x, y = p[far[0]]
+        raise SynthmarksError(
+            f"{annotation}: {len(far)} point(s) far outside the {w}x{h} image, first point "
+            f"{far[0] + 1} at ({x:.0f}, {y:.0f})"
+        )
+    return sample
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the image file's header, without decoding the pixels."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (OSError, UnidentifiedImageError, ValueError):
+        raise SynthmarksError(f"{path}: not a readable image") from None
 
 
 def read_facesynthetics(ldmks_path: Path) -> Sample:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from synthmarks.config import add_set_argument
@@ -46,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     add_backend_argument(p, default=None)
     add_set_argument(p, "batch_size=64", "EvalConfig in synthmarks/eval/evaluate.py")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        default=None,
+        help="stop at the first bad label file (default: list every bad file, score the rest)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,10 +71,19 @@ def run(args: argparse.Namespace) -> int:
         "limit": args.limit,
         "worst": args.worst,
         "backend": args.backend,
+        "strict": args.strict,
     }
     given = {k: v for k, v in flags.items() if v is not None}
     cfg = config.build(EvalConfig, given, overrides=args.overrides)
     rep = evaluate(cfg)
+    for bad in rep["skipped"]:
+        print(f"synthmarks eval: skipped {bad['error']}", file=sys.stderr)
+    if rep["skipped"]:
+        print(
+            f"synthmarks eval: {len(rep['skipped'])} bad label file(s) skipped, "
+            f"{rep['count']} scored (--strict stops at the first)",
+            file=sys.stderr,
+        )
     print(format_table(rep))
     out = cfg.out
     print(f"wrote {out / 'report.json'}, {out / 'ced.png'} and worst-case sheets in {out}")

@@ -18,6 +18,7 @@ from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval import metrics
+from synthmarks.fileio import prepare_out_dir
 from synthmarks.infer.landmarker import BACKENDS
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
@@ -44,6 +45,7 @@ class EvalConfig:
     limit: int | None = None
     worst: int = 16
     backend: str = "auto"
+    strict: bool = False  # stop at the first bad label file instead of skipping and listing it
 
     def validate(self) -> EvalConfig:
         """Raise a one-line error for a setting no run can use."""
@@ -118,11 +120,21 @@ def score(
 
 
 def evaluate(cfg: EvalConfig) -> dict[str, Any]:
-    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets."""
+    """Score every model of ``cfg`` on the dataset; write report, CED plot and contact sheets.
+
+    Bad label files are left out and listed under ``"skipped"`` (``cfg.strict``: the first one is
+    an error), so one broken file neither stops the run nor turns every metric into NaN.
+    """
     from synthmarks.eval import report
 
     cfg.validate()
-    samples = load_dataset(cfg.data, cfg.format, cfg.limit)
+    if cfg.out is not None:
+        prepare_out_dir(cfg.out, "--out")  # before the work, not after it
+    bad: list[tuple[Path, str]] | None = None if cfg.strict else []
+    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad)
+    if not samples:
+        assert bad
+        raise SynthmarksError(f"{cfg.data}: all {len(bad)} label files are bad; first: {bad[0][1]}")
     fmt = cfg.format or detect_format(Path(cfg.data))
     norm = DEFAULT_NORM[fmt] if cfg.norm == "auto" else cfg.norm
     threshold = cfg.threshold or DEFAULT_THRESHOLD[norm]
@@ -146,6 +158,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         "data": str(cfg.data),
         "format": fmt,
         "count": len(samples),
+        "skipped": [{"file": str(f), "error": msg} for f, msg in bad or []],
         "norm": norm,
         "threshold": threshold,
         "images": [s.image_path.name for s in samples],

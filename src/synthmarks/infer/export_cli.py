@@ -21,15 +21,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from synthmarks.errors import SynthmarksError
+    from synthmarks.fileio import prepare_out_file
     from synthmarks.infer.export import export_checkpoint, quantize_int8
 
     if args.int8 and args.calib is None:
         raise SynthmarksError("--int8 needs --calib DIR (a synthetic set to calibrate on)")
-    out = args.out or args.checkpoint.with_suffix(".onnx")
+    out = prepare_out_file(
+        args.out or args.checkpoint.with_suffix(".onnx"), "--out", (args.checkpoint,)
+    )
+    q = out.with_suffix(".int8.onnx")
+    if args.int8:
+        prepare_out_file(q, "--out (int8 copy)", (args.checkpoint, out))
     export_checkpoint(args.checkpoint, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     if args.int8:
-        q = out.with_suffix(".int8.onnx")
         quantize_int8(out, q, args.calib, args.calib_count)
         print(f"wrote {q} ({q.stat().st_size / 1e6:.2f} MB)")
     return 0

@@ -111,9 +111,11 @@ def drawn_paths(images: list[tuple[Path, Path]], out: Path) -> list[Path]:
 
 
 def check_outputs(inputs: list[Path], images: list[Path], outputs: list[Path], out: Path) -> None:
-    """Refuse, before any work, to write where an input is: over an input image, or anywhere
-    inside an input folder (the drawn copies would become inputs of the next run)."""
+    """Refuse, before any work, to write where an input is (over an input image, or anywhere
+    inside an input folder: the drawn copies would become inputs of the next run) or where
+    nothing can be written."""
     from synthmarks.errors import SynthmarksError
+    from synthmarks.fileio import prepare_out_dir
 
     folders = [p.resolve() for p in inputs if p.is_dir()]
     taken = {p.resolve() for p in images}
@@ -123,6 +125,7 @@ def check_outputs(inputs: list[Path], images: list[Path], outputs: list[Path], o
         inside = next((f for f in folders if o == f or f in o.parents), None)
         if inside is not None:
             raise SynthmarksError(f"--out {out}: would write inside the input folder {inside}")
+    prepare_out_dir(out, "--out")  # and it can be written: a bad --out costs no work
 
 
 def run(args: argparse.Namespace) -> int:

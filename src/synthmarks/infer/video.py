@@ -17,7 +17,7 @@ from synthmarks.infer.detect import DetectorConfig, FaceDetector
 from synthmarks.infer.landmarker import Landmarker
 from synthmarks.infer.results import csv_rows, image_record, model_fields, write_csv
 from synthmarks.infer.smooth import OneEuroConfig
-from synthmarks.infer.sources import is_file_source, open_source
+from synthmarks.infer.sources import open_source
 from synthmarks.infer.track import FaceTracker, TrackerConfig
 
 FOURCC = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "mp4v", ".mov": "mp4v"}
@@ -55,8 +55,11 @@ def annotate_video(
     suffix = dst.suffix.lower()
     if suffix not in FOURCC:
         raise SynthmarksError(f"{dst}: output must be one of {', '.join(FOURCC)}")
-    if is_file_source(src) and dst.resolve() == Path(str(src)).expanduser().resolve():
-        raise SynthmarksError(f"{dst}: is the input video; write the annotated copy elsewhere")
+    fileio.prepare_out_file(dst, "output", (src,))  # before the work, which a late error loses
+    if csv_path:
+        fileio.prepare_out_file(csv_path, "--csv", (src, dst))
+    if json_path:
+        fileio.prepare_out_file(json_path, "--json", (src, dst, csv_path))
     cap = open_source(src)
     fps_in = cap.get(cv2.CAP_PROP_FPS) or 30.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None

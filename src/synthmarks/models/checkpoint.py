@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,23 @@ def save_checkpoint(
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's contents, read without running any code stored in it.
+
+    A ``.pt`` file is a pickle, and unpickling can call any function the file names: a
+    checkpoint from the internet could run a program on ``eval --model``. ``weights_only=True``
+    restricts the unpickler to tensors and plain containers (dict, list, str, numbers), all a
+    synthmarks checkpoint holds, and refuses anything else before it is built.
+    """
     path = Path(path)
     if not path.is_file():
         raise SynthmarksError(f"{path}: checkpoint not found")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise SynthmarksError(
+            f"{path}: refused: it holds objects other than tensors and plain data (a checkpoint "
+            "from elsewhere, or one crafted to run code); nothing in it was run"
+        ) from None
     except Exception as exc:  # torch raises many types for a corrupt file
         raise SynthmarksError(f"{path}: not a readable checkpoint ({type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -21,8 +21,9 @@ import numpy as np
 
 from synthmarks.fileio import atomic_path
 from synthmarks.synth.facemodel import FaceModel
+from synthmarks.synth.geometry import closest_points
 from synthmarks.synth.makehuman import read_mhclo, read_obj
-from synthmarks.synth.register import Registration, _ict_head, closest_points
+from synthmarks.synth.register import Registration, _ict_head
 
 #: Bumped whenever a card binding changes.
 CARDS_VERSION = 1

@@ -160,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         shard=_shard(args.shard),
     )
+    for why in summary["damaged"].values():
+        print(f"synth: remade a damaged sample ({why})")
     print(
         f"synth ({cfg.look} look): {summary['made']} made, {summary['skipped']} already there, "
         f"{summary['images_per_second']:.1f} images/s"

@@ -3,19 +3,24 @@
 Per sample ``NNNNNN``: ``NNNNNN.png``, ``NNNNNN_seg.png``, ``NNNNNN_meta.json`` and, last,
 ``NNNNNN_ldmks.txt``. Each file is written atomically, and the landmark file (the one readers
 index) is renamed into place only after the others, so a reader never sees half a sample. A
-resumed run skips samples whose four files exist and removes the pieces of an unfinished one.
+resumed run skips samples whose four files exist and pass the checks of
+:mod:`synthmarks.synth.integrity`, and removes and redoes the rest.
 Sample i is drawn from ``default_rng([seed, i])``, so it is identical whatever the count, worker
 count or order of completion.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing as mp
 import os
 import re
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +28,16 @@ import numpy as np
 
 from synthmarks import __version__
 from synthmarks.errors import SynthmarksError
-from synthmarks.fileio import write_image, write_json, write_text
+from synthmarks.fileio import prepare_out_dir, write_image, write_json, write_text
+from synthmarks.synth import integrity
 from synthmarks.synth.labels import landmark_text
+from synthmarks.synth.lock import WHOLE, FolderLock, Shard, owns
 from synthmarks.synth.sampling import SynthConfig, sample_params, sample_rng
 
 RUN_FILE = "synth_run.json"
 SUFFIXES = (".png", "_seg.png", "_meta.json", "_ldmks.txt")  # write order; ldmks last
 _NAME = re.compile(r"^(\d{6,})(\.png|_seg\.png|_meta\.json|_ldmks\.txt)$")
+_TMP = re.compile(r"^\.(\d{6,})(?:\.png|_seg\.png|_meta\.json|_ldmks\.txt)\..*\.tmp")  # atomic_path
 
 
 @dataclass
@@ -203,15 +211,26 @@ def scan(out_dir: Path) -> tuple[set[int], set[int]]:
     return done, set(found) - done
 
 
-def clean_partial(out_dir: Path, partial: Iterable[int]) -> None:
-    """Remove the pieces of unfinished samples and leftover temporary files."""
+def find_damaged(out_dir: Path, done: Iterable[int], size: int) -> dict[int, str]:
+    """The complete-looking samples whose files fail :func:`integrity.sample_problem`."""
+    problems = {i: integrity.sample_problem(out_dir, i, size) for i in sorted(done)}
+    return {i: why for i, why in problems.items() if why}
+
+
+def clean_partial(out_dir: Path, partial: Iterable[int], shard: Shard = WHOLE) -> None:
+    """Remove the pieces of unfinished samples and leftover temporary files of ``shard``.
+
+    Only files of indices the shard owns are touched (another shard's live writer may be
+    writing the rest); a whole-folder writer, which excludes every other, also removes
+    temporary files that belong to no sample.
+    """
     for i in partial:
         for suf in SUFFIXES:
-            p = out_dir / f"{i:06d}{suf}"
-            if p.exists():
-                p.unlink()
+            (out_dir / f"{i:06d}{suf}").unlink(missing_ok=True)
     for p in out_dir.glob(".*.tmp*"):
-        p.unlink(missing_ok=True)
+        m = _TMP.match(p.name)
+        if (m and owns(shard, int(m.group(1)))) or (not m and shard == WHOLE):
+            p.unlink(missing_ok=True)
 
 
 #: Settings that say where inputs are, not what is made: a run may resume (or another shard
@@ -219,7 +238,10 @@ def clean_partial(out_dir: Path, partial: Iterable[int]) -> None:
 _WHERE_KEYS = ("assets",)
 
 
-def _check_run_file(out_dir: Path, seed: int, cfg: SynthConfig) -> None:
+def check_run_file(out_dir: Path, seed: int, cfg: SynthConfig, note: dict | None = None) -> None:
+    """Refuse a folder whose run record has another seed or config; else (re)write the record
+    (with ``note``, which is not compared). Render and relabel both follow this rule, so a
+    folder never holds samples of two settings."""
     config = {k: v for k, v in cfg.to_json().items() if k not in _WHERE_KEYS}
     run = {"seed": int(seed), "config": config}
     path = out_dir / RUN_FILE
@@ -240,7 +262,7 @@ def _check_run_file(out_dir: Path, seed: int, cfg: SynthConfig) -> None:
                 f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "
                 "use a new --out folder or the same settings to resume it"
             )
-    write_json(path, {**run, "version": __version__})
+    write_json(path, {**run, **(note or {}), "version": __version__})
 
 
 # --- worker processes -------------------------------------------------------------------------
@@ -251,9 +273,22 @@ _WORKER: Worker | None = None
 def _init_worker(cfg_json: dict, face_model: str | None, workers: int) -> None:
     from synthmarks.synth.render import configure_threads
 
+    _exit_with_parent(os.getppid())
     configure_threads(workers)
     global _WORKER
     _WORKER = Worker(SynthConfig.from_json(cfg_json), face_model)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose parent was killed stops within a second instead of rendering on unowned
+    (the parent's folder lock went with it, so a resumed run may already be cleaning up)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="synth-parent-watch").start()
 
 
 def _work(task: tuple[str, int, int]) -> int:
@@ -261,6 +296,53 @@ def _work(task: tuple[str, int, int]) -> int:
     assert _WORKER is not None
     write_sample(Path(out_dir), index, _WORKER.make(_WORKER.params(seed, index)))
     return index
+
+
+def _local_samples(
+    out: Path, seed: int, todo: list[int], cfg: SynthConfig, face_model: str
+) -> Iterator[int]:
+    worker = Worker(cfg, face_model)
+    for i in todo:
+        write_sample(out, i, worker.make(worker.params(seed, i)))
+        yield i
+
+
+def _pool_samples(
+    out: Path, seed: int, todo: list[int], cfg: SynthConfig, face_model: str, workers: int
+) -> Iterator[int]:
+    """Render ``todo`` in ``workers`` spawned processes; yields indices as they finish.
+
+    ``ProcessPoolExecutor`` rather than ``multiprocessing.Pool``: when a worker dies (OOM killer,
+    ``kill``) Pool silently replaces it and waits forever for its lost task, while the executor
+    marks itself broken, which becomes a one-line error here. Finished samples stay; the
+    interrupted ones are partial files that the next run removes and redoes.
+    """
+    ctx = mp.get_context("spawn")
+    queue = iter(todo)
+    made = 0
+    with ProcessPoolExecutor(
+        workers, ctx, initializer=_init_worker, initargs=(cfg.to_json(), face_model, workers)
+    ) as pool:
+        running: set[Future] = set()
+        try:
+            while True:  # a few tasks in flight per worker, not the whole list at once
+                for i in itertools.islice(queue, 4 * workers - len(running)):
+                    running.add(pool.submit(_work, (str(out), int(seed), i)))
+                if not running:
+                    return
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in finished:
+                    yield fut.result()
+                    made += 1
+        except BrokenProcessPool:
+            raise SynthmarksError(
+                f"a synth worker process died (killed, or out of memory?) after {made} of "
+                f"{len(todo)} samples; run the same command again to resume"
+                + ("" if workers == 1 else ", with fewer --workers if memory is short")
+            ) from None
+        finally:
+            for fut in running:
+                fut.cancel()
 
 
 def generate(
@@ -280,6 +362,8 @@ def generate(
     context per worker. ``on_sample(index)`` is called after each finished sample.
     ``shard=(k, n)`` makes only the k-th of n disjoint slices (indices i with i % n == k - 1):
     n processes or machines sharing one seeded set, whose union is the set a single run makes.
+    The shard of the folder is locked for the whole run (:mod:`synthmarks.synth.lock`), so a
+    second writer of any of its indices stops at once instead of deleting what this one writes.
     """
     cfg = (cfg or SynthConfig()).validate()
     if count < 0:
@@ -288,62 +372,49 @@ def generate(
     if not (n >= 1 and 1 <= k <= n):
         raise SynthmarksError(f"--shard must be K/N with 1 <= K <= N, not {k}/{n}")
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise SynthmarksError(f"--out {out}: exists and is not a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SynthmarksError(f"--out {out}: cannot create the folder ({exc.strerror})") from None
-    if not os.access(out, os.W_OK):
-        raise SynthmarksError(f"--out {out}: not writable")
+    prepare_out_dir(out, "--out")
     from synthmarks.synth.facemodel import find_face_model
 
     face_model = str(find_face_model(face_model))  # fail early, in the parent, with one line
-    if cfg.look == "v2":
-        # the one-off registration and skin bakes happen here, once, not in every worker
-        from synthmarks.synth.appearance import prepare
-        from synthmarks.synth.facemodel import load_face_model
+    with FolderLock(out, shard):
+        if cfg.look == "v2":
+            # the one-off registration and skin bakes happen here, once, not in every worker
+            from synthmarks.synth.appearance import prepare
+            from synthmarks.synth.facemodel import load_face_model
 
-        cfg.assets = str(prepare(load_face_model(face_model), cfg.assets))
-    _check_run_file(out, seed, cfg)
-    done, partial = scan(out)
-    mine = range(k - 1, count, n)
-    clean_partial(out, partial & set(mine))
-    todo = [i for i in mine if i not in done]
-    count = len(mine)
-    t0 = time.perf_counter()
-    bar = None
-    if progress:
-        from tqdm import tqdm
+            cfg.assets = str(prepare(load_face_model(face_model), cfg.assets))
+        check_run_file(out, seed, cfg)
+        done, partial = scan(out)
+        mine = range(k - 1, count, n)
+        done &= set(mine)
+        damaged = find_damaged(out, done, cfg.size)
+        clean_partial(out, (partial & set(mine)) | set(damaged), shard)
+        done -= set(damaged)
+        todo = [i for i in mine if i not in done]
+        t0 = time.perf_counter()
+        bar = None
+        if progress:
+            from tqdm import tqdm
 
-        bar = tqdm(total=count, initial=count - len(todo), unit="img", desc="synth")
-    try:
-        if workers <= 0:
-            worker = Worker(cfg, face_model)
-            for i in todo:
-                write_sample(out, i, worker.make(worker.params(seed, i)))
+            bar = tqdm(total=len(mine), initial=len(mine) - len(todo), unit="img", desc="synth")
+        try:
+            if workers <= 0:
+                finished = _local_samples(out, seed, todo, cfg, face_model)
+            else:
+                finished = _pool_samples(out, seed, todo, cfg, face_model, workers) if todo else ()
+            for i in finished:
                 if bar:
                     bar.update(1)
                 if on_sample:
                     on_sample(i)
-        elif todo:
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(
-                workers, initializer=_init_worker, initargs=(cfg.to_json(), face_model, workers)
-            ) as pool:
-                tasks = [(str(out), int(seed), i) for i in todo]
-                for i in pool.imap_unordered(_work, tasks, chunksize=2):
-                    if bar:
-                        bar.update(1)
-                    if on_sample:
-                        on_sample(i)
-    finally:
-        if bar:
-            bar.close()
+        finally:
+            if bar:
+                bar.close()
     elapsed = time.perf_counter() - t0
     return {
         "made": len(todo),
-        "skipped": count - len(todo),
+        "skipped": len(mine) - len(todo),
+        "damaged": damaged,  # index -> what was wrong; remade
         "seconds": elapsed,
         "images_per_second": len(todo) / elapsed if elapsed > 0 and todo else 0.0,
     }

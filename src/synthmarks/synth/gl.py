@@ -1,19 +1,9 @@
-"""Mesh and OpenGL helpers that depend on nothing else of synth: the scene, the renderer and the
-registration of the MakeHuman head all use them, so they live below all three (no import cycle)."""
+"""A headless OpenGL 3.3 context (moderngl on EGL): what the renderer and the UV-space bakes
+draw with."""
 
 from __future__ import annotations
 
-import numpy as np
-
 from synthmarks.errors import SynthmarksError
-
-
-def vertex_normals(v: np.ndarray, tris: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[tris[:, 1]] - v[tris[:, 0]], v[tris[:, 2]] - v[tris[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, tris[:, k], fn)
-    return n / (np.linalg.norm(n, axis=1, keepdims=True) + 1e-12)
 
 
 def create_context():

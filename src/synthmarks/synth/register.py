@@ -17,7 +17,7 @@ facial features: a similarity fit alone leaves the heads a median 5 mm apart and
 From it come (a) the bake map: for every texel of ICT's UV atlas, the MakeHuman UV of the
 nearest point of the warped hm08 surface, which :mod:`synthmarks.synth.skins` uses to resample
 each skin; (b) the warped hm08 vertices, from which proxies are placed through their ``.mhclo``
-files and then bound to ICT's surface (:func:`bind_to_surface`) so they follow identity and
+files and then bound to ICT's surface (:mod:`synthmarks.synth.cards`) so they follow identity and
 expression. :func:`registration_report` gives the residuals that measure it.
 """
 
@@ -28,11 +28,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import atomic_path
 from synthmarks.synth.facemodel import PARTS, FaceModel
+from synthmarks.synth.geometry import closest_points, umeyama, vertex_normals
 from synthmarks.synth.makehuman import ObjMesh, read_obj
 
 #: Bumped whenever the registration or the derived arrays change.
@@ -119,78 +119,6 @@ MH_LANDMARKS: tuple[tuple[int, int, int, float, float, float], ...] = (
     (517, 493, 523, 0.0507, 0.9493, 0.0000),
     (638, 654, 655, 0.2046, 0.7954, 0.0000),
 )
-
-
-def closest_points(
-    tris: np.ndarray, pts: np.ndarray, k: int = 12, pt_normals: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each point, the nearest of ``tris`` (F, 3, 3) and the barycentric weights of the
-    nearest point on it. Candidates are the ``k`` triangles with the nearest centroids; each is
-    solved exactly (projection clamped onto the triangle's edges). With ``pt_normals``, triangles
-    facing away from a point's normal are skipped: the inside of the lips is near the outside
-    but is not the same surface."""
-    tree = cKDTree(tris.mean(1))
-    tri_n = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
-    _, cand = tree.query(pts, k=min(k, len(tris)))
-    cand = cand.reshape(len(pts), -1)
-    best_d = np.full(len(pts), np.inf)
-    best_t = np.zeros(len(pts), np.int64)
-    best_b = np.zeros((len(pts), 3))
-    for j in range(cand.shape[1]):
-        t = cand[:, j]
-        b = _closest_on_triangle(tris[t], pts)
-        q = np.einsum("nk,nkd->nd", b, tris[t])
-        d = np.linalg.norm(q - pts, axis=1)
-        if pt_normals is not None:
-            d[(tri_n[t] * pt_normals).sum(1) <= 0] = np.inf
-        better = d < best_d
-        best_d[better], best_t[better], best_b[better] = d[better], t[better], b[better]
-    return best_t, best_b
-
-
-def _closest_on_triangle(tri: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Barycentric weights of the point of each triangle nearest to each p (vectorised)."""
-    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
-    ab, ac = b - a, c - a
-    n = np.cross(ab, ac)
-    nn = np.maximum((n * n).sum(1), 1e-20)
-    ap = p - a
-    # barycentrics of the projection onto the plane
-    v = (np.cross(ap, ac) * n).sum(1) / nn
-    w = (np.cross(ab, ap) * n).sum(1) / nn
-    u = 1 - v - w
-    bary = np.stack([u, v, w], 1)
-    inside = (bary >= 0).all(1)
-    if inside.all():
-        return bary
-    # outside: the nearest point is on one of the three edges
-    best = np.full(len(p), np.inf)
-    out = bary.copy()
-    for i, j in ((0, 1), (1, 2), (2, 0)):
-        e0, e1 = tri[:, i], tri[:, j]
-        e = e1 - e0
-        s = np.clip(((p - e0) * e).sum(1) / np.maximum((e * e).sum(1), 1e-20), 0, 1)
-        q = e0 + s[:, None] * e
-        d = ((q - p) ** 2).sum(1)
-        better = (d < best) & ~inside
-        bb = np.zeros((len(p), 3))
-        bb[np.arange(len(p)), i] = 1 - s
-        bb[np.arange(len(p)), j] += s
-        out[better] = bb[better]
-        best = np.where(better, d, best)
-    return out
-
-
-def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity (scale, rotation, translation) taking ``src`` onto ``dst`` in least squares."""
-    ms, md = src.mean(0), dst.mean(0)
-    a, b = src - ms, dst - md
-    u, s, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.eye(3)
-    d[2, 2] = np.sign(np.linalg.det(u @ vt))
-    r = u @ d @ vt
-    scale = float((s * np.diag(d)).sum() / (a * a).sum() * len(src))
-    return scale, r, md - scale * r @ ms
 
 
 def mh_landmarks(mh: ObjMesh) -> np.ndarray:
@@ -295,7 +223,7 @@ def register(model: FaceModel, mh: ObjMesh, iterations: int = 6) -> Registration
 def _ict_texel_positions(model: FaceModel, iv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(BAKE_H, BAKE_W, 3) ICT neutral position and normal under every atlas texel (NaN where
     empty), by rasterising the face and head triangles in UV space with OpenGL."""
-    from synthmarks.synth.gl import create_context, vertex_normals
+    from synthmarks.synth.gl import create_context
 
     end = PARTS["head_neck"][1]
     pos_idx = model.render_pos_index
@@ -357,35 +285,6 @@ def _bake_map(
     u[ok], v[ok] = uv[:, 0], uv[:, 1]
     d[ok] = np.linalg.norm(near - pts, axis=1)
     return u, v, d
-
-
-def bind_to_surface(
-    model: FaceModel, points: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Tie points given in ICT's neutral space to its skin: (triangle vertex indices (N, 3),
-    barycentric weights (N, 3), offset along the interpolated vertex normal in cm). With the
-    posed vertices and normals of a sample, :func:`place_bound` puts the points back."""
-    from synthmarks.synth.gl import vertex_normals
-
-    iv, itri = _ict_head(model)
-    k, b = closest_points(iv[itri], points, k=16)
-    tri = itri[k]
-    base = np.einsum("nk,nkd->nd", b, iv[tri])
-    nrm = vertex_normals(iv, itri)
-    n = np.einsum("nk,nkd->nd", b, nrm[tri])
-    n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
-    off = ((points - base) * n).sum(1)
-    return tri.astype(np.int64), b.astype(np.float32), off.astype(np.float32)
-
-
-def place_bound(
-    vertices: np.ndarray, normals: np.ndarray, tri: np.ndarray, bary: np.ndarray, off: np.ndarray
-) -> np.ndarray:
-    """Positions of surface-bound points on a deformed head (see :func:`bind_to_surface`)."""
-    base = np.einsum("nk,nkd->nd", bary, vertices[tri])
-    n = np.einsum("nk,nkd->nd", bary, normals[tri])
-    n /= np.linalg.norm(n, axis=1, keepdims=True) + 1e-12
-    return base + n * off[:, None]
 
 
 def registration_report(reg: Registration) -> dict[str, float]:

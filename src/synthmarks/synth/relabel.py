@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from synthmarks.errors import SynthmarksError
-from synthmarks.fileio import atomic_path, write_json, write_text
-from synthmarks.synth.generate import RUN_FILE, scan
+from synthmarks.fileio import atomic_path, prepare_out_dir, same_file, write_json, write_text
+from synthmarks.synth.generate import RUN_FILE, check_run_file, clean_partial, find_damaged, scan
+from synthmarks.synth.lock import WHOLE, FolderLock
 
 #: a moved point further than this from its source label counts as moved (pixels)
 MOVED_PX = 1e-3
@@ -41,11 +42,12 @@ def relabel(
     assets: str | None = None,
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
-    labelled with ``jaw_convention`` and ``brow_convention``."""
-    from synthmarks.synth.facemodel import load_face_model
-    from synthmarks.synth.labels import JawLines, brow_line_t, label, landmark_text
-    from synthmarks.synth.sampling import check_conventions
-    from synthmarks.synth.scene import HeadStatic, build_scene
+    labelled with ``jaw_convention`` and ``brow_convention``.
+
+    ``dst`` follows the rules of a render into it: it is locked while this runs, a run record
+    with other settings (another convention) is refused, and damaged samples are redone.
+    """
+    from synthmarks.synth.sampling import SynthConfig, check_conventions
 
     src, dst = Path(src), Path(dst)
     check_conventions(jaw_convention, brow_convention, "--{kind}-convention")
@@ -53,29 +55,45 @@ def relabel(
         raise SynthmarksError(
             f"--relabel {src}: not a `synthmarks synth` output ({RUN_FILE} missing)"
         )
-    if src.resolve() == dst.resolve():
+    if dst.exists() and same_file(src, dst):
         raise SynthmarksError("--relabel: the output folder must differ from the source")
-    run = json.loads((src / RUN_FILE).read_text())
-    size = int(run["config"]["size"])
-    dst.mkdir(parents=True, exist_ok=True)
+    try:
+        run = json.loads((src / RUN_FILE).read_text())
+        size = int(run["config"]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SynthmarksError(f"--relabel {src}: unreadable {RUN_FILE}") from None
+    prepare_out_dir(dst, "--out")
     conventions = {"jaw_convention": jaw_convention, "brow_convention": brow_convention}
-    write_json(
-        dst / RUN_FILE,
-        {
-            **run,
-            "relabelled_from": str(src),
-            **conventions,
-            "config": {**run.get("config", {}), **conventions},
-        },
-    )
-    done, _ = scan(src)
-    if count is not None:
-        done = {i for i in done if i < count}
-    have, partial = scan(dst)
-    for i in partial:  # an interrupted sample: its pieces are redone
-        for p in dst.glob(f"{i:06d}*"):
-            p.unlink()
-    todo = sorted(done - have)
+    cfg = SynthConfig.from_json({**run["config"], **conventions})
+    with FolderLock(dst, WHOLE, "relabel"):
+        check_run_file(dst, run["seed"], cfg, {"relabelled_from": str(src), **conventions})
+        done, _ = scan(src)
+        if count is not None:
+            done = {i for i in done if i < count}
+        have, partial = scan(dst)
+        damaged = find_damaged(dst, have, size)
+        clean_partial(dst, partial | set(damaged))  # interrupted or damaged: redone
+        todo = sorted(done - (have - set(damaged)))
+        assets = assets or run["config"].get("assets")
+        return _relabel_samples(
+            src, dst, todo, len(done), size, conventions, face_model, assets, progress
+        )
+
+
+def _relabel_samples(
+    src: Path,
+    dst: Path,
+    todo: list[int],
+    total: int,
+    size: int,
+    conventions: dict[str, str],
+    face_model: str | None,
+    assets: str | None,
+    progress: bool,
+) -> dict:
+    from synthmarks.synth.facemodel import load_face_model
+    from synthmarks.synth.labels import JawLines, brow_line_t, label, landmark_text
+    from synthmarks.synth.scene import HeadStatic, build_scene
 
     model = load_face_model(face_model)
     static, jaw, brow_t = HeadStatic(model), JawLines(model), brow_line_t(model)
@@ -83,7 +101,7 @@ def relabel(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(done), initial=len(done) - len(todo), unit="img", desc="relabel")
+        bar = tqdm(total=total, initial=total - len(todo), unit="img", desc="relabel")
     moved_faces = 0
     photoreal_brows = None  # the brow cards' positions, loaded at the first photoreal sample
     try:
@@ -95,7 +113,7 @@ def relabel(
             if "v2" in params and photoreal_brows is None:
                 from synthmarks.synth.appearance import load_brow_centres
 
-                photoreal_brows = load_brow_centres(model, assets or run["config"].get("assets"))
+                photoreal_brows = load_brow_centres(model, assets)
             points, _ = label(scene, params, jaw, brow_t, photoreal_brows)
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
@@ -113,7 +131,7 @@ def relabel(
     finally:
         if bar:
             bar.close()
-    return {"relabelled": len(todo), "skipped": len(done) - len(todo), "moved": moved_faces}
+    return {"relabelled": len(todo), "skipped": total - len(todo), "moved": moved_faces}
 
 
 def _link(src: Path, dst: Path) -> None:

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from synthmarks.synth.facemodel import IRIS, PART_NAMES, PARTS, FaceModel
-from synthmarks.synth.gl import vertex_normals
+from synthmarks.synth.geometry import vertex_normals
 from synthmarks.synth.textures import AtlasMaps, build_atlas
 
 # Material ids shared with the shader.

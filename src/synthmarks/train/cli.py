@@ -10,8 +10,12 @@ import argparse
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synthmarks.config import add_set_argument
+
+if TYPE_CHECKING:
+    from synthmarks.train.config import TrainConfig
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +77,12 @@ def run(args: argparse.Namespace) -> int:
         if not resume.is_file():
             raise SynthmarksError(f"--resume: {resume} not found (nothing to resume)")
 
+    if resume is not None:
+        _check_resume(resume, cfg)
+
+    from synthmarks.fileio import prepare_out_dir
+
+    prepare_out_dir(cfg.run_dir, "log.out_dir: run folder")  # before data and model load
     from synthmarks.train.trainer import train
 
     start = time.perf_counter()
@@ -103,3 +113,14 @@ def end_summary(run_dir: Path, seconds: float) -> str:
         f"{run_dir / 'summary.json'}\n"
         f"next: synthmarks eval --model {run_dir / 'best.pt'} --data ../shared/data/aflw2000-3d-dev"
     )
+
+
+def _check_resume(resume: Path, cfg: TrainConfig) -> None:
+    """Refuse a resume whose config changes what the run trains (:mod:`synthmarks.train.resume`)."""
+    from synthmarks.models.checkpoint import read_checkpoint
+    from synthmarks.train.config import load_config
+    from synthmarks.train.resume import check_unchanged
+
+    saved = (read_checkpoint(resume).get("train_state") or {}).get("config")
+    if saved is not None:  # the run's config with today's defaults filled in, as ``cfg`` has
+        check_unchanged(load_config(None, [], saved).to_dict(), cfg.to_dict(), resume)

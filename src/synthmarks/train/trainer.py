@@ -91,6 +91,8 @@ class Trainer:
             self.device.type, enabled=self.amp_dtype == torch.float16
         )
         self._rng_states: list[Any] | None = None
+        self._epoch_states: list[dict[str, Any]] | None = None  # mid-epoch resume, per rank
+        self.stats = EpochStats()  # the running epoch's, saved with a mid-epoch last.pt
         if self.state is not None:
             self._restore(self.state["train_state"])
 
@@ -276,6 +278,8 @@ class Trainer:
         if ts.get("world_size", 1) != self.dist.world_size and self.batch_in_epoch:
             raise SynthmarksError("cannot resume mid-epoch with a different number of processes")
         self._rng_states = ts.get("rng") if self.batch_in_epoch else None
+        if self.batch_in_epoch:  # without them (an older last.pt) the epoch's row is partial
+            self._epoch_states = ts.get("epoch_stats") or [{"partial": True}] * self.dist.world_size
 
     # ---------------------------------------------------------------- loop
     def fit(self) -> dict[str, Any]:
@@ -291,7 +295,10 @@ class Trainer:
                     self._rng_states = None
                 self.sampler.set_epoch(self.epoch, self.batch_in_epoch * cfg.optim.batch_size)
                 self.forward.train()
-                stats = EpochStats()
+                stats = self.stats = EpochStats()
+                if self._epoch_states is not None:  # its first batches' sums, from last.pt
+                    stats = self.stats = EpochStats.from_state(self._epoch_states[self.dist.rank])
+                    self._epoch_states = None
                 for batch in self._progress(stats):
                     lr = cfg.optim.lr * optim.lr_factor(
                         self.step, self.steps_per_epoch, cfg.schedule
@@ -392,6 +399,8 @@ class Trainer:
         out["img_per_s"] = stats.images * self.dist.world_size / max(seconds, 1e-9)
         out["epoch_s"] = seconds
         out["data_wait"] = stats.waited / max(seconds, 1e-9)  # fraction of the epoch
+        if stats.partial:  # resumed from a last.pt that lacks the epoch's first batches
+            out["partial_epoch"] = 1
         out["lr"] = self.cfg.optim.lr * optim.lr_factor(
             max(self.step - 1, 0), self.steps_per_epoch, self.cfg.schedule
         )
@@ -445,13 +454,19 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
     def _save_synced(self, path: Path) -> None:
         """A mid-epoch save: every rank contributes its RNG state, rank 0 writes."""
-        states = self.dist.gather_object(torch.get_rng_state())
+        states = self.dist.gather_object((torch.get_rng_state(), self.stats.to_state()))
         if self.main:
-            self._save(path, {}, full=True, rng=states)
+            rng, stats = [s[0] for s in states], [s[1] for s in states]
+            self._save(path, {}, full=True, rng=rng, epoch_stats=stats)
         self.dist.barrier()
 
     def _save(
-        self, path: Path, metrics: dict[str, Any], full: bool, rng: list[Any] | None = None
+        self,
+        path: Path,
+        metrics: dict[str, Any],
+        full: bool,
+        rng: list[Any] | None = None,
+        epoch_stats: list[dict[str, Any]] | None = None,
     ) -> None:
         ts: dict[str, Any] = {
             "config": self.cfg.to_dict(),
@@ -467,6 +482,8 @@ class Trainer:
                 "world_size": self.dist.world_size,
                 "rng": rng if rng is not None else [torch.get_rng_state()],
             }
+            if self.batch_in_epoch:  # so that the resumed epoch's log row covers all of it
+                ts["epoch_stats"] = epoch_stats or [self.stats.to_state()]
         save_checkpoint(
             path,
             self.model,
@@ -482,7 +499,12 @@ class Trainer:
 
 @dataclass
 class EpochStats:
-    """Running sums of one epoch: loss parts, batches, images, seconds spent waiting for data."""
+    """Running sums of one epoch: loss parts, batches, images, seconds spent waiting for data.
+
+    A mid-epoch last.pt holds them (:meth:`to_state`), so a resumed epoch's log row averages all
+    of its batches, not only those after the resume; its times add the run before the kill to
+    the run after it (the time the process was dead is not counted).
+    """
 
     sums: dict[str, float] = field(default_factory=dict)
     batches: int = 0
@@ -490,6 +512,28 @@ class EpochStats:
     waited: float = 0.0
     last_loss: float = math.nan
     start: float = field(default_factory=time.perf_counter)
+    partial: bool = False  # the sums miss the batches before a resume
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "sums": dict(self.sums),
+            "batches": self.batches,
+            "images": self.images,
+            "waited": self.waited,
+            "seconds": time.perf_counter() - self.start,
+            "partial": self.partial,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> EpochStats:
+        return cls(
+            sums=dict(state.get("sums", {})),
+            batches=int(state.get("batches", 0)),
+            images=int(state.get("images", 0)),
+            waited=float(state.get("waited", 0.0)),
+            start=time.perf_counter() - float(state.get("seconds", 0.0)),
+            partial=bool(state.get("partial", False)),
+        )
 
     def add(self, loss: float, parts: dict[str, float], images: int) -> None:
         for k, v in {"loss": loss, **parts}.items():
