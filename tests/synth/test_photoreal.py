@@ -15,14 +15,6 @@ SIZE = 96
 
 
 @pytest.fixture(scope="module")
-def face_model(shared: Path) -> Path:
-    path = shared / "assets" / "ICT-FaceKit-FaceXModel.tar.xz"
-    if not path.is_file():
-        pytest.skip(f"ICT face model not found at {path}")
-    return path
-
-
-@pytest.fixture(scope="module")
 def assets(shared: Path) -> Path:
     if not (shared / "assets" / "makehuman").is_dir():
         pytest.skip(f"photoreal assets not found under {shared / 'assets'}")
