@@ -13,6 +13,7 @@ declare -A LOOK=(
   [v1_s1]="--seed 101 --set look=v1"
   [v1_s2]="--seed 102 --set look=v1"
   [v2]="--seed 101"
+  [v2_s2]="--seed 102"
   [v2_noskin]="--seed 101 --set p_real_skin=0"
   [v2_nocards]="--seed 101 --set p_hair_cards=0 --set p_card_brows=0 --set p_card_lashes=0"
   [v2_nohdrilight]="--seed 101 --set p_hdri_light=0"
