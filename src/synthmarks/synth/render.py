@@ -738,8 +738,12 @@ class Renderer:
         )
         app = self.appearance
         self.skin_tex, self.glossy_tex, self.iris_tex, self.card_tex = [], [], [], {}
+        self._asset_index: dict[str, dict[str, int]] = {}  # kind -> name -> texture index
         if app is None:
             return
+        self._asset_index = {
+            kind: {name: i for i, name in enumerate(names)} for kind, names in app.names().items()
+        }
         self.skin_tex = [upload(s.rgba, mip=True) for s in app.skins.skins]
         self.glossy_tex = [upload(e.glossy, "f4") for e in app.hdri.envs]
         for t in self.glossy_tex:
@@ -823,7 +827,7 @@ class Renderer:
         bound to their units."""
         lk = params.get("v2") or {}
         app = self.appearance
-        names = app.names() if app is not None else {}
+        index = self._asset_index
         off = {
             "ibl": 0,
             "shadows": int(bool(lk.get("shadows", False))),
@@ -852,18 +856,18 @@ class Renderer:
                 key_col=tuple(env["key_col"]),
                 exposure=float(env["exposure"]),
             )
-            self.glossy_tex[names["hdri"].index(env["hdri"])].use(UNIT_GLOSSY)
+            self.glossy_tex[index["hdri"][env["hdri"]]].use(UNIT_GLOSSY)
         if lk.get("skin") is not None:  # a baked skin has its own brows: no painted band
             off.update(
                 skin_tex_on=1, skin_gain=tuple(lk["skin_gain"]), bump=lk["bump"], painted_brows=0.0
             )
-            self.skin_tex[names["skins"].index(lk["skin"])].use(UNIT_SKIN)
+            self.skin_tex[index["skins"][lk["skin"]]].use(UNIT_SKIN)
         if lk.get("brow_card") is not None:
             off["painted_brows"] = 0.0
         if lk.get("iris") is not None:
-            iris = app.irises[names["irises"].index(lk["iris"])]
+            iris = app.irises[index["irises"][lk["iris"]]]
             off.update(iris_tex_on=1, iris_centre=iris.centre, iris_scale=IRIS_SCALE)
-            self.iris_tex[names["irises"].index(lk["iris"])].use(UNIT_IRIS)
+            self.iris_tex[index["irises"][lk["iris"]]].use(UNIT_IRIS)
         return off
 
     def _draw_mesh(self, mesh: Mesh, program=None, tris: np.ndarray | None = None) -> None:
