@@ -33,6 +33,7 @@ class Iris:
     name: str
     rgba: np.ndarray  # (S, S, 4) uint8
     centre: tuple[float, float]  # pupil centre in OpenGL texture coordinates (v up)
+    radius: float = IRIS_RADIUS_TEX  # iris radius in texture coordinates
 
 
 def _iris(path: Path) -> Iris:

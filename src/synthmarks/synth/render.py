@@ -497,9 +497,8 @@ void main() {
 #: Shadow map side (texels) and the half-width (cm) of the scene it covers around the face.
 SHADOW_SIZE = 512
 SHADOW_RADIUS_CM = 32.0
-#: Texture units per cornea-UV unit of the iris lookup: the cornea's iris radius (0.095) onto
-#: MakeHuman's (appearance.IRIS_RADIUS_TEX of the texture width).
-IRIS_SCALE = 0.11 / 0.095
+#: The iris radius in the cornea's UV (FS_EYE's ``r``): an iris texture is scaled onto it.
+CORNEA_IRIS_UV = 0.095
 #: Texture units of the photoreal look's per-sample textures (0-4 are the v1 banks).
 UNIT_SKIN, UNIT_GLOSSY, UNIT_SHADOW, UNIT_IRIS, UNIT_CARD = 5, 6, 7, 8, 9
 
@@ -866,7 +865,9 @@ class Renderer:
             off["painted_brows"] = 0.0
         if lk.get("iris") is not None:
             iris = app.irises[index["irises"][lk["iris"]]]
-            off.update(iris_tex_on=1, iris_centre=iris.centre, iris_scale=IRIS_SCALE)
+            off.update(
+                iris_tex_on=1, iris_centre=iris.centre, iris_scale=iris.radius / CORNEA_IRIS_UV
+            )
             self.iris_tex[index["irises"][lk["iris"]]].use(UNIT_IRIS)
         return off
 
