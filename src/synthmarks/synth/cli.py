@@ -112,6 +112,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
     if not args.out:
         raise SynthmarksError("--out DIR is required")
+    from synthmarks.fileio import prepare_out_dir
+
+    prepare_out_dir(args.out, "--out")  # a bad --out fails now, not after a minute's conversion
     convert_face_model_once(args.face_model, quiet=args.no_progress)
 
     if args.relabel:
