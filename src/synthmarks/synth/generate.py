@@ -86,13 +86,17 @@ class Worker:
         background, what the camera sees of it (float 0..1 sRGB, defocused)."""
         import cv2
 
-        from synthmarks.synth.hdri import background, env_rotation
+        from synthmarks.synth.hdri import background, env_rotation, white_radiance
 
         lk = params["v2"]
         hdri = self.appearance.hdri
         env = hdri.envs[hdri.names.index(lk["hdri"])]
         rot = env_rotation(lk["env_yaw"], lk["env_tilt"])
-        exposure = 2.0 ** lk["exposure_ev"] * EXPOSURE_TARGET / max(env.mean_radiance, 1e-4)
+        # face-priority auto-exposure, as a camera meters a portrait: the light falling on the
+        # face's camera-facing skin, not the sphere's mean (a sun behind the head would leave
+        # the face black), then the sample's own exposure error
+        meter = float(np.mean(white_radiance(env, rot, _facing_face_normals(scene))))
+        exposure = 2.0 ** lk["exposure_ev"] * EXPOSURE_TARGET / max(meter, 1e-4)
         light = {
             "ibl": 1,
             "hdri": lk["hdri"],
@@ -170,9 +174,24 @@ class Worker:
         return SampleOutput(out, seg, points, vis, meta)
 
 
-#: Mean scene radiance times exposure: where a sample's exposure puts its environment before
-#: the sample's own exposure_ev (a white surface under a uniform sky shows this linear value).
-EXPOSURE_TARGET = 0.55
+#: Linear value a white surface lit like the face's camera-facing skin shows before the
+#: sample's own exposure_ev: skin (albedo about 0.3-0.5) lands near sRGB 140-170, as in photos.
+EXPOSURE_TARGET = 1.4
+
+
+def _facing_face_normals(scene) -> np.ndarray:
+    """Camera-space normals of the head vertices inside the face's 2D box that face the camera
+    (every fourth: plenty for a mean)."""
+    from synthmarks.landmarks import bounding_box
+
+    head = scene.head
+    pos, nrm = head.pos[::4], head.nrm[::4]
+    x0, y0, x1, y1 = bounding_box(scene.camera.project(scene.landmarks_cam[:68]))
+    xy = scene.camera.project(pos)
+    inside = (xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)
+    view = -pos / np.linalg.norm(pos, axis=1, keepdims=True)
+    keep = inside & ((nrm * view).sum(1) > 0.3)
+    return nrm[keep] if keep.sum() >= 8 else view[:1]
 
 
 def _assets_used(params: dict) -> dict:

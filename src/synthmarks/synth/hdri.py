@@ -144,6 +144,15 @@ def split_environment(name: str, img: np.ndarray) -> Environment:
     )
 
 
+def white_radiance(env: Environment, rot: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """Luminance a white diffuse surface with each camera-space normal shows under ``env``
+    turned by ``rot`` (SH light plus the key, unshadowed): what a camera meters on."""
+    n = normals @ rot.T  # into the map's frame, as the shader's env_rot * N
+    irr = np.maximum(sh9(n) @ env.irradiance_sh, 0.0)
+    irr += np.maximum(n @ env.key_dir, 0.0)[:, None] * env.key_irradiance
+    return (irr @ np.array([0.2126, 0.7152, 0.0722], np.float32)) / np.pi
+
+
 class HdriBank:
     """Every environment map under ``<assets>/hdri`` (.hdr and .exr), split for rendering."""
 

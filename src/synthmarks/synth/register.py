@@ -167,7 +167,8 @@ def _mh_head(mh: ObjMesh) -> np.ndarray:
     graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
     _, label = connected_components(graph, directed=False)
     uv = mh.vt[vt]
-    area = 0.5 * np.abs(np.cross(uv[:, 1] - uv[:, 0], uv[:, 2] - uv[:, 0]))
+    a, b = uv[:, 1] - uv[:, 0], uv[:, 2] - uv[:, 0]
+    area = 0.5 * np.abs(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0])
     island = label[vt[:, 0]]
     total = np.bincount(island, weights=area)
     return tris[total[island] > 0.1 * total.max()]

@@ -127,7 +127,7 @@ class SynthConfig:
     p_card_lashes: float = 0.7
     p_texture_eyes: float = 0.9
     p_hdri_light: float = 0.85
-    p_hdri_background: float = 0.5
+    p_hdri_background: float = 0.8
     p_shadows: float = 0.85
     extra: dict[str, Any] = field(default_factory=dict)
 
