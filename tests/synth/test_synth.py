@@ -451,6 +451,13 @@ def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path,
         ).read_text()
         meta = json.loads((out / f"{stem}_meta.json").read_text())
         assert meta["jaw_convention"] == meta["params"]["jaw_convention"] == "outline"
+        # every sample carries both jaws: its own is its _ldmks.txt's, the other the other run's
+        ours = np.loadtxt(rendered / f"{stem}_ldmks.txt")[:17]
+        theirs = np.loadtxt(reference_run / f"{stem}_ldmks.txt")[:17]
+        both = json.loads((rendered / f"{stem}_meta.json").read_text())["jaws"]
+        np.testing.assert_allclose(both["outline"], ours, atol=1e-3)
+        np.testing.assert_allclose(both["xray"], theirs, atol=1e-3)
+        assert meta["jaws"] == both
     # a rerun finds everything done; x-ray labels come back exactly from the outline set
     again = relabel(
         reference_run, out, "outline", str(face_model), progress=False, brow_convention="edge"

@@ -166,6 +166,7 @@ class Worker:
             "pose_deg": params["pose_deg"],
             "visibility": [bool(v) for v in vis],
             "jaw_convention": params["jaw_convention"],
+            "jaws": labels.both_jaws(scene, self.jaw),
             "brow_convention": params["brow_convention"],
             "camera": scene.camera.to_json(),
             "assets": _assets_used(params),

@@ -118,6 +118,17 @@ def label(
     return points, pos3
 
 
+def both_jaws(scene: Scene, lines: JawLines) -> dict[str, list[list[float]]]:
+    """The 17 jaw points under each convention (meta.json's ``jaws``), whatever the sample's own:
+    one network learns the x-ray and the outline jaw from the same pixels."""
+    xray = project(scene)
+    outline, _ = outline_jaw(scene, lines, xray)
+    return {
+        name: [[round(float(x), 3), round(float(y), 3)] for x, y in pts[:17]]
+        for name, pts in (("xray", xray), ("outline", outline))
+    }
+
+
 def landmark_text(points: np.ndarray) -> str:
     """A ``_ldmks.txt`` file's text (Face Synthetics: one "x y" row per point)."""
     return "".join(f"{x:.3f} {y:.3f}\n" for x, y in points)

@@ -92,7 +92,7 @@ def _relabel_samples(
     progress: bool,
 ) -> dict:
     from synthmarks.synth.facemodel import load_face_model
-    from synthmarks.synth.labels import JawLines, brow_line_t, label, landmark_text
+    from synthmarks.synth.labels import JawLines, both_jaws, brow_line_t, label, landmark_text
     from synthmarks.synth.scene import HeadStatic, build_scene
 
     model = load_face_model(face_model)
@@ -124,6 +124,7 @@ def _relabel_samples(
             for suffix in (".png", "_seg.png"):
                 _link(src / f"{stem}{suffix}", dst / f"{stem}{suffix}")
             meta.update(params=params, **conventions, visibility=[bool(v) for v in vis])
+            meta["jaws"] = both_jaws(scene, jaw)
             write_json(dst / f"{stem}_meta.json", meta)
             write_text(dst / f"{stem}_ldmks.txt", landmark_text(points))
             if bar:
