@@ -42,9 +42,20 @@ def test_eval_mean_shape_writes_table_json_plot_sheet(shared, tmp_path, capsys, 
     assert 0.01 < model["nme"] < 0.5
     assert (out / "ced.png").stat().st_size > 1000
     assert len(list(out.glob("worst_*.png"))) == 1
+    lo, hi = model["nme_ci95"]
+    assert lo < model["nme"] < hi
+    assert f"{100 * model['nme']:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]" in stdout
+    boot = rep["bootstrap"]
+    assert (boot["level"], boot["resamples"], boot["seed"]) == (0.95, 2000, 0)
     if dataset == "aflw2000-3d-dev":
         assert rep["norm"] == "box" and "yaw [0,30)" in stdout
         assert sum(model["per_pose"][b]["count"] for b in ("[0,30)", "[30,60)", "[60,90]")) == 200
+        balanced = model["per_pose"]["balanced"]
+        lo, hi = balanced["ci95"]
+        assert lo < balanced["nme"] < hi
+        assert f"{100 * balanced['nme']:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]" in stdout
+    else:
+        assert "per_pose" not in model
     if dataset == "real-68pt":
         assert rep["norm"] == "interocular"
 
@@ -70,6 +81,36 @@ def test_two_models_in_one_run(shared, tmp_path, capsys):
     assert code == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     assert len(rep["models"]) == 2 and rep["count"] == 20
+
+
+def test_table_of_a_report_without_intervals():
+    """report.json files written before the intervals existed still print, with bare numbers."""
+    from synthmarks.eval.report import format_table
+
+    pose = {"[0,30)": {"nme": 0.04, "count": 2}, "balanced": {"nme": 0.04, "count": 2}}
+    model = {"nme": 0.04, "failure_rate": 0.0, "auc": 0.5, "images_per_second": 10.0}
+    rep = {"threshold": 0.07, "norm": "box", "data": "d", "format": "aflw2000", "count": 2}
+    text = format_table(rep | {"models": {"m": model | {"per_pose": pose}}})
+    assert "4.00" in text and "[" not in text.replace("[0,30)", "")
+
+
+def test_bad_bootstrap_setting_is_one_line(shared, tmp_path, capsys):
+    code, _, err = run_cli(
+        [
+            "eval",
+            "-m",
+            "mean-shape",
+            "-d",
+            str(shared / "data/real-68pt"),
+            "-o",
+            str(tmp_path),
+            "--set",
+            "bootstrap_resamples=5",
+        ],
+        capsys,
+    )
+    assert code == 2 and "bootstrap_resamples must be at least 100" in err
+    assert err.count("\n") == 1
 
 
 def write_pts_face(folder: Path, name: str, image_bytes: bytes) -> None:

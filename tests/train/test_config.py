@@ -28,6 +28,7 @@ def test_one_config_per_family():
     assert {
         "pipnet_mbv3s",
         "regress_mbv3s",
+        "regress_resnet50",
         "heatmap_shufflenet",
         "hourglass2",
         "pipnet_shufflenet",

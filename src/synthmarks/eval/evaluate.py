@@ -46,6 +46,8 @@ class EvalConfig:
     worst: int = 16
     backend: str = "auto"
     strict: bool = False  # stop at the first bad label file instead of skipping and listing it
+    #: resamples of the 95 % bootstrap intervals (fixed seed: a report is reproducible)
+    bootstrap_resamples: int = metrics.BOOTSTRAP_RESAMPLES
 
     def validate(self) -> EvalConfig:
         """Raise a one-line error for a setting no run can use."""
@@ -55,6 +57,11 @@ class EvalConfig:
             )
         if self.batch_size < 1 or (self.limit is not None and self.limit < 1) or self.worst < 0:
             raise SynthmarksError("batch_size and limit must be positive, worst not negative")
+        if self.bootstrap_resamples < 100:
+            raise SynthmarksError(
+                f"bootstrap_resamples must be at least 100 (2.5 % tails need that many draws), "
+                f"got {self.bootstrap_resamples}"
+            )
         if self.backend not in BACKENDS:
             raise SynthmarksError(f"unknown backend {self.backend!r} ({', '.join(BACKENDS)})")
         return self
@@ -102,11 +109,19 @@ def run_model(
 
 
 def score(
-    preds: np.ndarray, gts: np.ndarray, yaws: np.ndarray | None, norm: str, threshold: float
+    preds: np.ndarray,
+    gts: np.ndarray,
+    yaws: np.ndarray | None,
+    norm: str,
+    threshold: float,
+    resamples: int = metrics.BOOTSTRAP_RESAMPLES,
 ) -> dict[str, Any]:
+    """Every metric of one model; the mean NME and the balanced one with their bootstrap 95 %
+    intervals (``nme_ci95``, ``per_pose.balanced.ci95``: [low, high] fractions)."""
     errors = metrics.nme(preds, gts, norm)
     out: dict[str, Any] = {
         "nme": float(errors.mean()),
+        "nme_ci95": list(metrics.bootstrap_ci(errors, resamples=resamples)),
         "nme_median": float(np.median(errors)),
         "failure_rate": metrics.failure_rate(errors, threshold),
         "auc": metrics.auc(errors, threshold),
@@ -116,6 +131,8 @@ def score(
     }
     if yaws is not None:
         out["per_pose"] = metrics.pose_table(errors, yaws)
+        balanced_ci = metrics.balanced_bootstrap_ci(errors, yaws, resamples=resamples)
+        out["per_pose"]["balanced"]["ci95"] = list(balanced_ci)
     return out
 
 
@@ -150,9 +167,8 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         preds, seconds = run_model(predictor, samples, boxes, cfg.batch_size, desc=spec)
         res = ModelResult(spec, preds, seconds)
         model_results.append(res)
-        results[spec] = score(preds, gts, yaws, norm, threshold) | {
-            "images_per_second": res.images_per_second()
-        }
+        scores = score(preds, gts, yaws, norm, threshold, cfg.bootstrap_resamples)
+        results[spec] = scores | {"images_per_second": res.images_per_second()}
 
     rep = {
         "data": str(cfg.data),
@@ -161,6 +177,12 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         "skipped": [{"file": str(f), "error": msg} for f, msg in bad or []],
         "norm": norm,
         "threshold": threshold,
+        "bootstrap": {
+            "level": metrics.CI_LEVEL,
+            "resamples": cfg.bootstrap_resamples,
+            "seed": metrics.BOOTSTRAP_SEED,
+            "method": "percentile; balanced: each yaw bin resampled within itself",
+        },
         "images": [s.image_path.name for s in samples],
         "yaw_deg": yaws.tolist() if yaws is not None else None,
         "models": results,

@@ -26,6 +26,10 @@ class RegressionModel(LandmarkModel):
 
     Losses (``loss=``) are computed in *input pixels* (normalised error x input_size), which is
     the scale Wing's ``w=10, eps=2`` were designed for: ``"wing"`` (default), ``"l1"``, ``"mse"``.
+
+    ``last_channels=None`` drops the 1x1 expansion and ``hidden=None`` the hidden layer: a trunk
+    that already ends wide (ResNet-50's 2048 channels) gets the classic head, pooled features ->
+    one linear layer, instead of a bottleneck bolted on for the small MobileNets.
     """
 
     def __init__(
@@ -34,8 +38,8 @@ class RegressionModel(LandmarkModel):
         num_points: int = 68,
         input_size: int = 128,
         loss: str = "wing",
-        last_channels: int = 576,
-        hidden: int = 1024,
+        last_channels: int | None = 576,
+        hidden: int | None = 1024,
         dropout: float = 0.1,
         wing_w: float = 10.0,
         wing_eps: float = 2.0,
@@ -46,13 +50,19 @@ class RegressionModel(LandmarkModel):
             raise ValueError(f"loss must be one of {REGRESSION_LOSSES}, got {loss!r}")
         self.loss_name, self.wing_w, self.wing_eps = loss, wing_w, wing_eps
         self.backbone = backbone
-        self.expand = ConvBNAct(backbone.out_channels, last_channels, 1, act="hswish")
-        self.fc = nn.Sequential(
-            nn.Linear(last_channels, hidden),
-            nn.Hardswish(inplace=True),
-            nn.Dropout(dropout),
-            nn.Linear(hidden, num_points * 2),
-        )
+        self.expand: nn.Module = nn.Identity()
+        if last_channels is not None:
+            self.expand = ConvBNAct(backbone.out_channels, last_channels, 1, act="hswish")
+        features = backbone.out_channels if last_channels is None else last_channels
+        if hidden is None:
+            self.fc = nn.Sequential(nn.Dropout(dropout), nn.Linear(features, num_points * 2))
+        else:
+            self.fc = nn.Sequential(
+                nn.Linear(features, hidden),
+                nn.Hardswish(inplace=True),
+                nn.Dropout(dropout),
+                nn.Linear(hidden, num_points * 2),
+            )
         nn.init.zeros_(self.fc[-1].weight)
         nn.init.zeros_(self.fc[-1].bias)
         shape = default_mean_shape(num_points) if mean_shape is None else np.asarray(mean_shape)

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from synthmarks.models.backbones import MobileNetV3, ResNet18, ShuffleNetV2, StackedHourglass
+from synthmarks.models.backbones import (
+    MobileNetV3,
+    ResNet18,
+    ResNet50,
+    ShuffleNetV2,
+    StackedHourglass,
+)
 from synthmarks.models.base import LandmarkModel
 from synthmarks.models.heatmap import BackboneDeconv, HeatmapModel
 from synthmarks.models.layers import make_divisible
@@ -47,6 +53,26 @@ def regress_mbv3l(
     """MobileNetV3-large (width 0.75 by default) + regression, like :func:`regress_mbv3s`."""
     kw.setdefault("last_channels", make_divisible(960 * width_mult))
     backbone = MobileNetV3("large", width_mult, expand_channels=expand_channels)
+    return RegressionModel(backbone, num_points, input_size, **kw)
+
+
+def regress_resnet50(
+    num_points: int,
+    input_size: int,
+    output_stride: int = 32,
+    last_channels: int | None = None,
+    hidden: int | None = None,
+    **kw: Any,
+) -> LandmarkModel:
+    """Standard ResNet-50 + global mean + one linear layer to 2N: direct regression as the
+    literature's reference (Wing loss by default).
+
+    A comparison point, not a deployment candidate: 23.8 M parameters, about 91 MB in float32,
+    six times the mission's 15 MB limit. Kept at full size so that its row in the architecture
+    table means what the papers mean by ResNet-50.
+    """
+    backbone = ResNet50(output_stride)
+    kw.update(last_channels=last_channels, hidden=hidden)
     return RegressionModel(backbone, num_points, input_size, **kw)
 
 
@@ -132,6 +158,7 @@ class ZooEntry:
 ZOO: dict[str, ZooEntry] = {
     "regress_mbv3s": ZooEntry(regress_mbv3s, mean_shape=True, prunable=True),
     "regress_mbv3l": ZooEntry(regress_mbv3l, mean_shape=True, prunable=True),
+    "regress_resnet50": ZooEntry(regress_resnet50, mean_shape=True, prunable=False),
     "heatmap_shufflenet": ZooEntry(heatmap_shufflenet, mean_shape=False, prunable=False),
     "hourglass2": ZooEntry(hourglass2, mean_shape=False, prunable=False),
     "pipnet_mbv3s": ZooEntry(pipnet_mbv3s, mean_shape=True, prunable=True),
