@@ -13,6 +13,7 @@ The GLSL twin of :func:`dirs_to_uv` is ``env_uv`` in ``render.py``.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,17 +186,42 @@ def env_rotation(yaw_deg: float, tilt_deg: float) -> np.ndarray:
     return ry @ rx
 
 
+#: Grid step (pixels) of the background's direction lookup; see :func:`background`.
+BG_STEP = 8
+
+
+@functools.lru_cache(maxsize=4)
+def _grid_lookup(size: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where each of ``size`` x ``size`` pixels falls on an ``n`` x ``n`` grid whose first and
+    last samples sit on the first and last pixel centres (cv2.remap maps)."""
+    t = np.arange(size, dtype=np.float32) * np.float32((n - 1) / (size - 1))
+    return np.ascontiguousarray(np.broadcast_to(t, (size, size))), np.ascontiguousarray(
+        np.broadcast_to(t[:, None], (size, size))
+    )
+
+
 def background(
     env: Environment, rot: np.ndarray, f: float, cx: float, cy: float, size: int, exposure: float
 ) -> np.ndarray:
     """What the pinhole camera (focal ``f`` px, principal point cx, cy) sees of the rotated map:
-    linear radiance times exposure, (size, size, 3) float32."""
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    linear radiance times exposure, (size, size, 3) float32.
+
+    The pixel -> map lookup is smooth, so it is computed on a grid of every ``BG_STEP``-th pixel
+    and interpolated (a tenth of the trigonometry per pixel); the map's u is unwrapped around the
+    view's centre first, so the interpolation never crosses the map's seam (a view spans less
+    than half the map's width, and the camera never looks near a pole)."""
+    n = size // BG_STEP + 2
+    g = np.arange(n, dtype=np.float32) * (size - 1) / (n - 1)
+    xs, ys = np.meshgrid(g, g)
     d = np.stack([(xs - cx) / f, -(ys - cy) / f, -np.ones_like(xs)], -1)
     d /= np.linalg.norm(d, axis=-1, keepdims=True)
-    uv = dirs_to_uv(d @ rot.T)
+    uv = dirs_to_uv(d @ rot.T.astype(np.float32))
+    centre = uv[n // 2, n // 2, 0]
+    uv[..., 0] = centre + (uv[..., 0] - centre + 0.5) % 1.0 - 0.5
+    mx, my = _grid_lookup(size, n)
+    uv = cv2.remap(uv.astype(np.float32), mx, my, cv2.INTER_LINEAR)
     h, w = env.background.shape[:2]
-    mx = (uv[..., 0] * w - 0.5).astype(np.float32) % w
-    my = np.clip(uv[..., 1] * h - 0.5, 0, h - 1).astype(np.float32)
+    mx = (uv[..., 0] * w - 0.5) % w
+    my = np.clip(uv[..., 1] * h - 0.5, 0, h - 1)
     bg = cv2.remap(env.background, mx, my, cv2.INTER_LINEAR, cv2.BORDER_WRAP)
-    return bg * exposure
+    return bg * np.float32(exposure)

@@ -114,10 +114,11 @@ class Mesh:
     card: CardLook | None = None
 
     def interleaved(self) -> np.ndarray:
-        ao = np.ones(len(self.pos), np.float32) if self.ao is None else self.ao
-        return np.hstack(
-            [self.pos, self.nrm, self.obj, self.uv, ao[:, None], self.mat[:, None]]
-        ).astype(np.float32)
+        out = np.empty((len(self.pos), 13), np.float32)  # filled in place: no float64 detour
+        out[:, 0:3], out[:, 3:6], out[:, 6:9], out[:, 9:11] = self.pos, self.nrm, self.obj, self.uv
+        out[:, 11] = 1.0 if self.ao is None else self.ao
+        out[:, 12] = self.mat
+        return out
 
 
 class HeadStatic:
