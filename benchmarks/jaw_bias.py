@@ -7,12 +7,16 @@ hidden (x-ray) jaw and the visible outline nearly coincide:
 - by default, the model's per-point mean signed error along the outward direction (from the
   nose centre), in % of the box: what the model does differently from the labels;
 - with ``--labels``, no model: ICT-FaceKit's neutral face projected frontally and aligned to the
-  set's mean frontal shape on the 51 inner points: how the label definitions differ.
+  set's mean frontal shape on the 51 inner points: how the label definitions differ;
+- with ``--perspective``, on a ``synthmarks synth`` set: each frontal face's jaw width (points
+  1-15) over its outer eye-corner width, in the image against the same ratio of the face's own
+  mesh seen orthographically, by camera distance: how much the camera narrows the jaw.
 
 A diagnostic only; an offset found here is never applied to a model (that would fit the set).
 
     python benchmarks/jaw_bias.py --data ../shared/data/aflw2000-3d-dev -m default
     python benchmarks/jaw_bias.py --data ../shared/data/aflw2000-3d-dev --labels
+    python benchmarks/jaw_bias.py --data $SYNTHMARKS_DATA/some_set --perspective
 """
 
 from __future__ import annotations
@@ -76,13 +80,56 @@ def label_offsets(gts: np.ndarray) -> np.ndarray:
     return (d * outward(mean[None])[0]).sum(1)
 
 
+def jaw_ratio(points: np.ndarray) -> float:
+    """Jaw width (points 1 and 15) over the outer eye corners' width (36 and 45), in x-y."""
+    return float(
+        np.linalg.norm(points[1, :2] - points[15, :2])
+        / np.linalg.norm(points[36, :2] - points[45, :2])
+    )
+
+
+def perspective(folder: str, frontal_yaw: float = 10.0) -> None:
+    """Print image/orthographic jaw ratios of a synth set's frontal faces by camera distance."""
+    import json
+    from pathlib import Path
+
+    from synthmarks.synth.facemodel import load_face_model
+
+    face = load_face_model()
+    names = list(face.expression_names)
+    rows = []
+    for meta_path in sorted(Path(folder).glob("*_meta.json")):
+        meta = json.loads(meta_path.read_text())
+        params = meta["params"]
+        if abs(meta["pose_deg"][1]) > frontal_yaw:
+            continue
+        expression = np.zeros(len(names), np.float32)
+        for name, weight in params["expression"].items():
+            expression[names.index(name)] = weight
+        mesh = face.vertices(np.asarray(params["identity"], np.float32), expression)
+        image = np.loadtxt(str(meta_path).replace("_meta.json", "_ldmks.txt"))
+        distance = params.get("camera_distance_cm", float("nan"))
+        rows.append((distance, jaw_ratio(image) / jaw_ratio(mesh[face.landmarks])))
+    d, ratio = np.array(rows).T
+    print(f"{folder}: {len(rows)} faces with |yaw| <= {frontal_yaw} deg; image / orthographic")
+    print(f"  all: {ratio.mean():.3f}")
+    for label, lo, hi in (("< 60", 0, 60), ("60-120", 60, 120), (">= 120", 120, np.inf)):
+        keep = (d >= lo) & (d < hi)
+        if keep.any():
+            print(f"  camera {label} cm: {ratio[keep].mean():.3f} ({keep.sum()} faces)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="labelled dataset folder")
     ap.add_argument("-m", "--model", default="default", help="model spec, as for eval")
     ap.add_argument("--labels", action="store_true", help="compare ICT's label shape, no model")
     ap.add_argument("--frontal", type=float, default=0.15, help="nose offset limit, eye distances")
+    ap.add_argument("--perspective", action="store_true", help="synth set: the camera's effect")
     args = ap.parse_args()
+    if args.perspective:
+        perspective(args.data)
+        return
     samples = load_dataset(args.data, None, None)
     gts = np.stack([s.points[:NUM_POINTS] for s in samples]).astype(np.float64)
     keep = frontal(gts, args.frontal)

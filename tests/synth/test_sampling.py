@@ -39,3 +39,35 @@ def test_overrides_round_trip_through_the_run_record():
     cfg = SynthConfig(look="v1").with_overrides(["p_photo_background=0"])
     assert SynthConfig.from_json(cfg.to_json()) == cfg
     assert np.isclose(cfg.to_json()["p_photo_background"], 0.0)
+
+
+def test_camera_distance_sets_the_focal_length_and_old_runs_keep_theirs():
+    """Faces are photographed from 35 cm to 3 m (the focal length frames them); a run recorded
+    before the key existed still draws its 28-140 mm focal length, and either way the draw takes
+    one number from the stream, so every other parameter of a face is unchanged."""
+    names = [f"e{i}" for i in range(53)]
+    new = SynthConfig(look="v1")
+    old_record = new.to_json()
+    del old_record["camera_distance_cm"]
+    old = SynthConfig.from_json(old_record)
+    assert old.camera_distance_cm is None
+    for i in range(200):
+        p = sample_params(sample_rng(5, i), new, names)
+        q = sample_params(sample_rng(5, i), old, names)
+        d = p["camera_distance_cm"]
+        assert 35.0 <= d <= 300.0
+        assert p["focal_35mm"] == pytest.approx(36.0 * p["face_scale"] * d / 14.7, rel=1e-4)
+        assert 28.0 <= q["focal_35mm"] <= 140.0 and "camera_distance_cm" not in q
+        camera = ("camera_distance_cm", "focal_35mm")
+        assert {k: v for k, v in p.items() if k not in camera} == {
+            k: v for k, v in q.items() if k not in camera
+        }
+
+
+def test_camera_distance_must_be_a_range_in_cm():
+    with pytest.raises(SynthmarksError, match="camera_distance_cm"):
+        SynthConfig(look="v1").with_overrides(["camera_distance_cm=[300, 35]"])
+    assert (
+        SynthConfig(look="v1").with_overrides(["camera_distance_cm=null"]).camera_distance_cm
+        is None
+    )

@@ -88,6 +88,11 @@ IRIS_COLOURS = np.array(
 IRIS_COLOUR_P = np.array([0.35, 0.25, 0.1, 0.08, 0.1, 0.07, 0.05])
 
 
+#: Side of ICT-FaceKit's neutral 68-point box, cm (14.7 wide, 13.8 tall): converts a camera
+#: distance into the focal length that frames an average face at the drawn ``face_scale``.
+FACE_BOX_CM = 14.7
+
+
 @dataclass
 class SynthConfig:
     """Settings of one ``synthmarks synth`` run; saved with the output so a resume must match."""
@@ -103,6 +108,12 @@ class SynthConfig:
     p_wide_yaw: float = 0.45
     #: Side of the 68-point box as a fraction of the image side (min, max).
     face_scale: tuple[float, float] = (0.22, 0.72)
+    #: Camera-to-face distance in cm, log-uniform (min, max): from a selfie at arm's length to
+    #: across a room, where photographs of faces are taken; the focal length follows from it
+    #: and the face's size in the image. ``None`` (runs made before it) draws a 28-140 mm focal
+    #: length over the image instead, which put a quarter of the faces closer than 30 cm, with
+    #: a perspective that pulls the jaw 8-15 % inwards (docs/experiments.md, "the jaw").
+    camera_distance_cm: tuple[float, float] | None = (35.0, 300.0)
     identity_sigma: float = 1.2
     p_hair: float = 0.88
     p_long_hair: float = 0.30
@@ -148,11 +159,20 @@ class SynthConfig:
             raise SynthmarksError(
                 f"face_scale must be 0.05 <= min <= max <= 1.5, not {self.face_scale}"
             )
+        if self.camera_distance_cm is not None:
+            near, far = self.camera_distance_cm
+            if not 10 <= near <= far <= 10_000:
+                raise SynthmarksError(
+                    "camera_distance_cm must be 10 <= min <= max <= 10000 (cm), "
+                    f"not {self.camera_distance_cm}"
+                )
         return self
 
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["face_scale"] = list(self.face_scale)
+        if self.camera_distance_cm is not None:
+            d["camera_distance_cm"] = list(self.camera_distance_cm)
         return d
 
     def with_overrides(self, items: list[str]) -> SynthConfig:
@@ -169,8 +189,10 @@ class SynthConfig:
         kw = {k: v for k, v in d.items() if k in names}
         kw.setdefault("look", "v1")  # made before the photoreal look existed
         kw.setdefault("brow_convention", "edge")  # made before brows had a convention
-        if "face_scale" in kw:
-            kw["face_scale"] = tuple(kw["face_scale"])
+        kw.setdefault("camera_distance_cm", None)  # made when the focal length was drawn
+        for key in ("face_scale", "camera_distance_cm"):
+            if kw.get(key) is not None:
+                kw[key] = tuple(kw[key])
         return cls(**kw).validate()
 
 
@@ -273,9 +295,16 @@ def sample_params(
     p["pose_deg"] = _pose(rng, cfg)
     p["body_yaw_frac"] = _f(rng.uniform(0.3, 1.0))  # how much of the head yaw the torso follows
 
-    # Camera: a 35 mm-equivalent focal length; distance follows from the wanted face size.
-    p["focal_35mm"] = _f(np.exp(rng.uniform(np.log(28), np.log(140))))
+    # Camera: a distance (or, in older runs, a 35 mm-equivalent focal length over the image);
+    # one draw either way, so the draws after it are the same for both.
+    near, far = cfg.camera_distance_cm or (28.0, 140.0)
+    drawn = float(np.exp(rng.uniform(np.log(near), np.log(far))))
     p["face_scale"] = _f(rng.uniform(*cfg.face_scale))
+    if cfg.camera_distance_cm is None:
+        p["focal_35mm"] = _f(drawn)
+    else:  # the focal length that shows a face of average size this big from that far
+        p["camera_distance_cm"] = _f(drawn)
+        p["focal_35mm"] = _f(36.0 * p["face_scale"] * drawn / FACE_BOX_CM)
     p["face_center"] = _f(rng.uniform(0.5 - 0.12, 0.5 + 0.12, 2))
 
     # Skin
