@@ -1,6 +1,10 @@
 """Recall, false positives and speed of the face detectors: the figures of docs/detection.md.
 
-    python benchmarks/bench_detect.py [--shared ../shared] [--out runs/bench_detect]
+    python benchmarks/bench_detect.py [--shared ../shared] [--purpose still|video] [--calibrate]
+
+prints the two tables (markdown) to stdout; ``--shared`` defaults to $SYNTHMARKS_SHARED, else
+../shared; ``--purpose video`` runs each detector at its video size (``detect.WORK_SIZE``);
+``--calibrate`` prints the score fits instead of the tables.
 
 One run measures every detector on the same images. Recall: a face counts as found when a
 detection's centre lies inside the ground-truth landmark box and its size is within 0.5-2.5x of

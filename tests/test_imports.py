@@ -22,7 +22,8 @@ def module_name(path: Path) -> str:
 
 def import_graph() -> dict[str, set[str]]:
     """module -> the package's modules it imports (``from a import b`` names ``a.b`` when b is a
-    module, else ``a``)."""
+    module, else ``a``), inside functions and ``if TYPE_CHECKING:`` too, plus the packages whose
+    ``__init__`` such an import runs."""
     modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
@@ -38,6 +39,12 @@ def import_graph() -> dict[str, set[str]]:
                 src = ".".join(p for p in (base if node.level else "", node.module or "") if p)
                 for alias in node.names:
                     targets.add(f"{src}.{alias.name}" if f"{src}.{alias.name}" in modules else src)
+        # importing a.b.c first runs a/__init__ and a/b/__init__: an edge to each package above the
+        # target that is not also above the importer (those are initialised before it runs)
+        own = {name.rsplit(".", k)[0] for k in range(1, name.count(".") + 1)}
+        for t in list(targets):
+            parts = t.split(".")
+            targets |= {".".join(parts[:k]) for k in range(1, len(parts))} - own
         graph[name] = {t for t in targets if t in modules and t != name}
     return graph
 
@@ -70,6 +77,12 @@ def test_the_graph_sees_lazy_imports():
     # imported inside a function only: the walk must still see it
     assert "synthmarks.infer.landmarker" in graph["synthmarks"]
     assert "synthmarks.infer.engine" in graph["synthmarks.train.validate"]
+    # a package's __init__ imports are edges too, and importing a submodule runs its package's
+    # __init__ first: trainer -> synthmarks.models (the package) -> synthmarks.models.zoo
+    assert "synthmarks.models.zoo" in graph["synthmarks.models"]
+    assert "synthmarks.models" in graph["synthmarks.train.trainer"]
+    # ...but not the packages above the importer itself, which are initialised before it runs
+    assert "synthmarks.models" not in graph["synthmarks.models.zoo"]
 
 
 def test_find_cycle_finds_one():

@@ -29,7 +29,10 @@ def test_each_input_type(face, lm, tmp_path):
     want = lm.predict(rgb, box)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     rgba = np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
-    sixteen = rgb.astype(np.uint16) * 257
+    # 16 bits: the photo in the high byte, a constant in the low one. (rgb * 257, the usual
+    # widening, has rgb in both bytes, so a reader that kept the low byte would pass unseen.)
+    sixteen = (rgb.astype(np.uint16) << 8) | 0x5A
+    assert (sixteen.astype(np.uint8) == 0x5A).all()  # the low byte alone is a flat grey image
     cv2.imwrite(str(tmp_path / "sixteen.png"), cv2.cvtColor(sixteen, cv2.COLOR_RGB2BGR))
     same = {
         "path": path,

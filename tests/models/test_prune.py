@@ -12,12 +12,14 @@ import torch
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.infer.runtime import to_model_input
-from synthmarks.models import INPUT_MEAN, INPUT_STD, PointsModule, build_model, model_info
+from synthmarks.models import INPUT_MEAN, INPUT_STD, ZOO, PointsModule, build_model, model_info
 from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
 from synthmarks.models.checkpoint import load_model, save_checkpoint
 from synthmarks.models.prune import hidden_widths, importance, prune_model
 
-MODELS = ["pipnet_mbv3s", "regress_mbv3s"]
+#: what the zoo declares prunable (``ZooEntry.prunable``), not a list kept here
+MODELS = [name for name, entry in ZOO.items() if entry.prunable]
+UNPRUNABLE = [name for name, entry in ZOO.items() if not entry.prunable]
 
 
 def trained_like(name: str, **kwargs: object) -> torch.nn.Module:
@@ -90,8 +92,10 @@ def test_widths_and_size_of_the_default_model():
 
 
 def test_unsupported_models_and_ratios_are_user_errors():
-    with pytest.raises(SynthmarksError, match="channel pruning supports"):
-        prune_model(build_model("heatmap_shufflenet"), 0.4)
+    assert MODELS and UNPRUNABLE
+    for name in UNPRUNABLE:  # the error names exactly the prunable ones
+        with pytest.raises(SynthmarksError, match=f"channel pruning supports {', '.join(MODELS)},"):
+            prune_model(build_model(name), 0.4)
     with pytest.raises(SynthmarksError, match=r"\[0, 1\)"):
         prune_model(build_model("pipnet_mbv3s"), 1.0)
 

@@ -25,9 +25,13 @@ DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
 #: what may run a model (see :class:`Landmarker`)
 BACKENDS = ("auto", "onnx", "torch")
-#: landmark confidence below which a detection is not taken for a face (docs/detection.md)
+#: landmark confidence below which a detection is not taken for a face: set from the runs of
+#: benchmarks/bench_detect.py (and its --calibrate) in docs/detection.md: at 0.35 a dog stays a
+#: face, from 0.40 to 0.45 the recall on the dev sets is the same
 MIN_CONFIDENCE = 0.42
-#: faces tilted more than this (degrees, from the detector's eye keypoints) are cut out upright
+#: faces tilted more than this (degrees, from the detector's eye keypoints) are cut out upright;
+#: a round figure, not fitted by a script (docs/detection.md, "Tilted faces";
+#: tests/infer/test_detect.py checks the gain at a 50 degree tilt)
 UPRIGHT_ROLL = 15.0
 
 
