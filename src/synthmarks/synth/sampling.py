@@ -111,8 +111,9 @@ class SynthConfig:
     #: Camera-to-face distance in cm, log-uniform (min, max): from a selfie at arm's length to
     #: across a room, where photographs of faces are taken; the focal length follows from it
     #: and the face's size in the image. ``None`` (runs made before it) draws a 28-140 mm focal
-    #: length over the image instead, which put a quarter of the faces closer than 30 cm, with
-    #: a perspective that pulls the jaw 8-15 % inwards (docs/experiments.md, "the jaw").
+    #: length over the image instead, which put half the faces closer than 60 cm (one in seven
+    #: closer than 30), with a perspective that pulls the jaw 8 % inwards on average
+    #: (docs/experiments.md, "the jaw").
     camera_distance_cm: tuple[float, float] | None = (35.0, 300.0)
     identity_sigma: float = 1.2
     p_hair: float = 0.88
