@@ -42,6 +42,8 @@ def save_checkpoint(
         "std": [float(v) for v in std],
         "num_points": int(num_points),
         "landmarks": "ibug68" if num_points == 68 else "ibug68+pupils",
+        # what the network outputs beyond the scheme (outline jaw, pose): synthmarks.landmarks
+        "outputs": net.layout.to_json() if hasattr(net, "layout") else None,
         "metrics": metrics or {},
     }
     if train_state is not None:
