@@ -142,7 +142,9 @@ def export_onnx(
     model.eval()
     s = model.input_size
     dummy = torch.zeros(1, 3, s, s) if example is None else example
-    outputs = ["points", "scores"] + (["pose"] if model.pose_head is not None else [])
+    with torch.no_grad():  # a pose head adds a third output; ask the model, not its type
+        count = len(PointsModule(model)(dummy))
+    outputs = ["points", "scores", "pose"][:count]
     try:
         with warnings.catch_warnings():
             # the tracer warns that tensors made from Python numbers (the input normalisation's
