@@ -118,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
     bbox = [box] * args.batch
     imgs = [image] * args.batch
     for backend in ("torch", "onnx"):
-        lm = lm_onnx if backend == "onnx" else Landmarker(ckpt, backend="torch", threads=1, jaw="xray")
+        lm = lm_onnx
+        if backend == "torch":
+            lm = Landmarker(ckpt, backend="torch", threads=1, jaw="xray")
         t1 = timeit(lambda lm=lm: lm.predict(image, box), args.repeat)
         tb = timeit(lambda lm=lm: lm.predict_batch(imgs, bbox), max(5, args.repeat // 20), 2)
         rows.append((f"predict ms/face, {backend}, batch 1", f"{1000 * t1:.2f}"))
