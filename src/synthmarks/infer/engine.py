@@ -63,10 +63,10 @@ class CropEngine:
         """(B, S, S, 3) uint8 crops -> points (B, N, 2) in [0, 1] crop units, scores (B, N) and
         pose (B, 3) radians or None (a model without a pose head)."""
         if not self.flip_tta:
-            pts, scores, pose = self.runner(images)
+            pts, scores, pose = self._call(images)
             return pts, np.asarray(scores, np.float32), pose
         b = len(images)
-        pts, scores, pose = self.runner(np.concatenate([images, images[:, :, ::-1]]))
+        pts, scores, pose = self._call(np.concatenate([images, images[:, :, ::-1]]))
         perm = flip_permutation(pts.shape[1])
         mirrored = pts[b:, perm]
         mirrored[..., 0] = 1.0 - mirrored[..., 0]  # crop units: pixel p <-> (p + 0.5) / S
@@ -74,6 +74,12 @@ class CropEngine:
             pose = (pose[:b] + pose[b:] * np.array([1.0, -1.0, -1.0], np.float32)) / 2
         scores = np.asarray((scores[:b] + scores[b:, perm]) / 2, np.float32)
         return (pts[:b] + mirrored) / 2, scores, pose
+
+    def _call(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The runner's (points, scores, pose); a runner written before pose existed returns
+        (points, scores) and keeps working."""
+        out = self.runner(images)
+        return out[0], out[1], out[2] if len(out) > 2 else None
 
     @staticmethod
     def to_image(points01: np.ndarray, crops: Crops) -> np.ndarray:
