@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from synthmarks import landmarks as L
 
@@ -39,3 +40,42 @@ def test_segments_cover_every_point_once_connected():
         5,
         9,
     ]
+
+
+@pytest.mark.parametrize("n", [68, 70, 85, 87])
+def test_flip_permutation_covers_outline_jaw(n):
+    from synthmarks.landmarks import flip_permutation
+
+    perm = flip_permutation(n)
+    assert sorted(perm.tolist()) == list(range(n))
+    np.testing.assert_array_equal(perm[perm], np.arange(n))  # its own inverse
+    np.testing.assert_array_equal(perm[:17], L.FLIP_PERMUTATION[:17])  # the x-ray jaw as before
+    if n in (85, 87):
+        base = n - 17
+        # the outline jaw flips like the x-ray jaw, within its own block
+        np.testing.assert_array_equal(perm[base:], L.FLIP_PERMUTATION[:17] + base)
+
+
+def test_flip_permutation_refuses_unknown_sizes():
+    from synthmarks.landmarks import flip_permutation
+
+    with pytest.raises(ValueError):
+        flip_permutation(80)
+
+
+def test_output_layout_picks_the_jaw():
+    from synthmarks.landmarks import OutputLayout
+
+    plain = OutputLayout.from_json(None, 68)
+    assert plain.plain and plain.num_points == 68
+    layout = OutputLayout.from_json({"landmarks": 70, "outline_jaw": True, "pose": True})
+    assert layout.num_points == 87 and OutputLayout.from_json(layout.to_json()) == layout
+    pts = np.arange(87 * 2, dtype=np.float32).reshape(87, 2)
+    xray = layout.with_jaw(pts, "xray")
+    outline = layout.with_jaw(pts, "outline")
+    assert xray.shape == outline.shape == (70, 2)
+    np.testing.assert_array_equal(xray, pts[:70])
+    np.testing.assert_array_equal(outline[:17], pts[70:87])
+    np.testing.assert_array_equal(outline[17:], pts[17:70])
+    with pytest.raises(ValueError, match="no outline jaw"):
+        plain.with_jaw(pts[:68], "outline")

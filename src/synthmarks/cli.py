@@ -9,11 +9,15 @@ and so does a stage whose optional dependencies are not installed (it names the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
 
 from synthmarks import __version__
-from synthmarks.errors import SynthmarksError
+from synthmarks.errors import SynthmarksError, SynthmarksWarning
 
 #: subcommand -> (module holding add_arguments/run, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -70,6 +74,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """Print a :class:`SynthmarksWarning` as one line, like the CLI's errors (not Python's
+    file:line form with a source line a user has no use for); other warnings as usual."""
+    original = warnings.showwarning
+
+    def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, SynthmarksWarning):
+            print(f"synthmarks {command}: warning: {message}", file=sys.stderr)
+        else:
+            original(message, category, *args, **kwargs)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -77,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with _one_line_warnings(args.command):
+            return int(args._run(args) or 0)
     except SynthmarksError as exc:
         print(f"synthmarks {args.command}: error: {exc}", file=sys.stderr)
         return 2

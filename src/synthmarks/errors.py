@@ -7,3 +7,8 @@ class SynthmarksError(Exception):
     The CLI prints ``synthmarks: error: <message>`` and exits with status 2; anything else is a
     bug and keeps its traceback.
     """
+
+
+class SynthmarksWarning(UserWarning):
+    """Something worth telling the user that does not stop the work (e.g. a model that lacks an
+    asked-for output, answered with the nearest one it has)."""

@@ -8,6 +8,9 @@ frontal face); point 69 belongs to 42-47.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 NUM_POINTS = 68
@@ -57,6 +60,25 @@ def _line_segments() -> np.ndarray:
 SEGMENTS = _line_segments()
 
 
+#: Number of points of a jaw line (either convention).
+JAW_POINTS = 17
+#: The two jaw conventions: ``xray`` (the true jaw line, AFLW2000-3D and Face Synthetics) and
+#: ``outline`` (the visible face outline, 300-W, AFW, dlib, MediaPipe).
+JAWS = ("outline", "xray")
+
+
+def flip_permutation(n: int) -> np.ndarray:
+    """The left-right relabelling of an ``n``-point output: 68 or 70 scheme points, optionally
+    followed by a 17-point outline jaw (85 or 87), which flips exactly like the x-ray jaw."""
+    if n in (NUM_POINTS, NUM_POINTS_WITH_PUPILS):
+        return FLIP_PERMUTATION[:n].copy()
+    base = n - JAW_POINTS
+    if base not in (NUM_POINTS, NUM_POINTS_WITH_PUPILS):
+        raise ValueError(f"no flip permutation for {n} points")
+    jaw = FLIP_PERMUTATION[:JAW_POINTS] + base
+    return np.concatenate([FLIP_PERMUTATION[:base], jaw])
+
+
 def _flip_permutation() -> np.ndarray:
     perm = list(range(NUM_POINTS_WITH_PUPILS))
 
@@ -83,7 +105,7 @@ FLIP_PERMUTATION = _flip_permutation()
 
 def flip_points(points: np.ndarray, width: float) -> np.ndarray:
     """Mirror points for an image ``width`` pixels wide flipped left-right (pixel centres)."""
-    out = points[FLIP_PERMUTATION[: len(points)]].copy()
+    out = points[flip_permutation(len(points))].copy()
     out[:, 0] = width - 1 - out[:, 0]
     return out
 
@@ -99,3 +121,64 @@ def bounding_box(points: np.ndarray) -> np.ndarray:
     """(x0, y0, x1, y1) of the 68 iBUG points (pupils excluded)."""
     p = points[:NUM_POINTS]
     return np.array([*p.min(0), *p.max(0)], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """What a network outputs, in order: the ``landmarks`` scheme points (68, or 70 with the
+    pupils), then the 17 outline-jaw points when ``outline_jaw``, plus a head pose (3 angles)
+    when ``pose``.
+
+    One network learns both jaw conventions from the same pixels, so the outline jaw rides along
+    as extra points instead of a second model; everything downstream (flip, crop, NME) keeps
+    treating the first ``landmarks`` points as the scheme. Saved as ``outputs`` in checkpoints
+    and ONNX metadata; a file without it is a plain ``landmarks``-point model.
+    """
+
+    landmarks: int = NUM_POINTS
+    outline_jaw: bool = False
+    pose: bool = False
+
+    def __post_init__(self) -> None:
+        if self.landmarks not in (NUM_POINTS, NUM_POINTS_WITH_PUPILS):
+            raise ValueError(f"landmarks must be 68 or 70, got {self.landmarks}")
+
+    @property
+    def num_points(self) -> int:
+        """Points the network predicts (scheme + outline jaw)."""
+        return self.landmarks + (JAW_POINTS if self.outline_jaw else 0)
+
+    @property
+    def plain(self) -> bool:
+        """True for the layout every model had before outline jaw and pose existed."""
+        return not (self.outline_jaw or self.pose)
+
+    @property
+    def outline_slice(self) -> slice:
+        return slice(self.landmarks, self.landmarks + JAW_POINTS)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"landmarks": self.landmarks, "outline_jaw": self.outline_jaw, "pose": self.pose}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None, landmarks: int = NUM_POINTS) -> OutputLayout:
+        """The layout saved as ``outputs``; None (an older file) is the plain layout."""
+        if not data:
+            return cls(int(landmarks))
+        return cls(
+            int(data.get("landmarks", landmarks)),
+            bool(data.get("outline_jaw", False)),
+            bool(data.get("pose", False)),
+        )
+
+    def with_jaw(self, points: np.ndarray, jaw: str) -> np.ndarray:
+        """The scheme points (..., landmarks, 2) of a network output (..., num_points, 2) with the
+        jaw of convention ``jaw``; ``outline`` needs an outline head (check ``outline_jaw``)."""
+        out = points[..., : self.landmarks, :].copy()
+        if jaw == "outline":
+            if not self.outline_jaw:
+                raise ValueError("this model has no outline jaw")
+            out[..., :JAW_POINTS, :] = points[..., self.outline_slice, :]
+        elif jaw != "xray":
+            raise ValueError(f"jaw must be one of {JAWS}, got {jaw!r}")
+        return out

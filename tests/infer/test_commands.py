@@ -90,7 +90,8 @@ def test_predict_corrupt_and_missing(tiny_checkpoint, tmp_path, capsys):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
     code, _, err = cli(
-        ["predict", bad, "--out", tmp_path / "o", "--model", tiny_checkpoint], capsys
+        ["predict", bad, "--out", tmp_path / "o", "--model", tiny_checkpoint, "--jaw", "xray"],
+        capsys,
     )
     assert code == 2 and "bad.jpg: not a readable image" in err and err.count("\n") == 1
     code, _, err = cli(["predict", tmp_path / "nope.png", "--out", tmp_path / "o"], capsys)

@@ -56,3 +56,9 @@ def tiny_overrides(fake_faces: Path, tmp_path: Path) -> list[str]:
         f"data.cache_dir={tmp_path / 'cache'}",
         "data.val_real=null",
     ]
+
+
+@pytest.fixture(scope="session")
+def fake_faces_writer():
+    """:func:`write_fake_faces` itself, for tests that need their own variant of the set."""
+    return write_fake_faces

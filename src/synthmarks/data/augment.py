@@ -24,7 +24,8 @@ import numpy as np
 
 from synthmarks.data import crop
 from synthmarks.errors import SynthmarksError
-from synthmarks.landmarks import FLIP_PERMUTATION, bounding_box
+from synthmarks.landmarks import bounding_box, flip_permutation
+from synthmarks.pose import flip_pose, matrix_roll, rotate_pose
 
 
 @dataclass
@@ -105,11 +106,13 @@ class AugmentConfig:
 
 @dataclass
 class Augmented:
-    """One training crop: RGB uint8 (S, S, 3), points in crop pixels (N, 2), visibility (N,)."""
+    """One training crop: RGB uint8 (S, S, 3), points in crop pixels (N, 2), visibility (N,),
+    and the head pose (pitch, yaw, roll degrees) as seen in the crop when the sample has one."""
 
     image: np.ndarray
     points: np.ndarray
     visibility: np.ndarray
+    pose: np.ndarray | None = None
 
 
 class Augmenter:
@@ -146,10 +149,12 @@ class Augmenter:
         visibility: np.ndarray | None,
         rng: np.random.Generator,
         image_matrix: np.ndarray | None = None,
+        pose: np.ndarray | None = None,
     ) -> Augmented:
         """Crop and augment. ``image_matrix`` maps the original image's pixels to ``image``'s when
         ``image`` is a pre-decoded cache entry rather than the original (labels stay in original
-        pixels)."""
+        pixels). ``pose`` (degrees, AFLW convention) follows the geometry: the crop's in-plane
+        rotation rolls the camera, a flip negates yaw and roll."""
         n = len(points)
         vis = np.ones(n, bool) if visibility is None else np.asarray(visibility, bool).copy()
         matrix, flip = self.geometry(points, rng)
@@ -159,12 +164,18 @@ class Augmenter:
         out = crop.warp(image, warp_matrix, self.size)
         pts = crop.apply(matrix, points)
         if flip:
-            perm = FLIP_PERMUTATION[:n]
+            perm = flip_permutation(n)
             pts, vis = pts[perm], vis[perm]
+        if pose is not None:
+            # the rotation of the un-mirrored matrix, then the mirror (flip_pose)
+            unmirrored = np.diag([-1.0, 1.0]) @ matrix[:, :2] if flip else matrix[:, :2]
+            angle = matrix_roll(unmirrored)
+            pose = rotate_pose(pose, angle) if abs(angle) > 1e-9 else np.asarray(pose, np.float32)
+            pose = flip_pose(pose) if flip else pose
         if self.cfg.enabled:
             out = self.photometric(out, rng)
             out, vis = self.occlude(out, pts, vis, rng)
-        return Augmented(np.ascontiguousarray(out), pts, vis)
+        return Augmented(np.ascontiguousarray(out), pts, vis, pose)
 
     def photometric(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Colour jitter, grayscale, blur, noise and JPEG, each with its own probability."""

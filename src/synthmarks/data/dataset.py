@@ -16,6 +16,7 @@ Three pieces, each there for a reason:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,8 +32,9 @@ from torch.utils.data import Dataset, Sampler
 from synthmarks.data import crop
 from synthmarks.data.augment import Augmenter
 from synthmarks.data.sample import Sample
+from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import atomic_path, write_json
-from synthmarks.landmarks import bounding_box
+from synthmarks.landmarks import JAW_POINTS, OutputLayout, bounding_box
 
 CACHE_VERSION = 1
 
@@ -149,7 +151,9 @@ class LandmarkDataset(Dataset):
 
     Items are dicts: ``image`` uint8 (S, S, 3) RGB, ``target`` float32 (N, 2) in normalised crop
     coordinates (``(pixel + 0.5) / S``, the models' convention), ``visibility`` float32 (N,),
-    ``index`` int. Index with an int or an ``(epoch, index)`` key (see :class:`EpochSampler`).
+    ``index`` int, and with ``with_pose`` ``pose`` float32 (3,) radians (pitch, yaw, roll as seen
+    in the augmented crop). Index with an int or an ``(epoch, index)`` key (see
+    :class:`EpochSampler`).
     """
 
     def __init__(
@@ -159,17 +163,21 @@ class LandmarkDataset(Dataset):
         num_points: int = 68,
         seed: int = 0,
         cache: ImageCache | None = None,
+        with_pose: bool = False,
     ) -> None:
         if cache is not None and len(cache) != len(samples):
             raise ValueError("cache and samples differ in length")
         for s in samples:
             if len(s.points) < num_points:
                 raise ValueError(f"{s.image_path}: {len(s.points)} points, need {num_points}")
+            if with_pose and s.pose is None:
+                raise ValueError(f"{s.image_path}: no head pose")
         self.samples = list(samples)
         self.augmenter = augmenter
         self.num_points = num_points
         self.seed = seed
         self.cache = cache
+        self.with_pose = with_pose
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -182,14 +190,18 @@ class LandmarkDataset(Dataset):
             image, image_matrix = self.cache.get(index)
         else:
             image, image_matrix = sample.load_image(), None
-        out = self.augmenter(image, sample.points, sample.visibility, rng, image_matrix)
+        pose = sample.pose if self.with_pose else None
+        out = self.augmenter(image, sample.points, sample.visibility, rng, image_matrix, pose)
         n, s = self.num_points, self.augmenter.size
-        return {
+        item = {
             "image": torch.from_numpy(out.image),
             "target": torch.from_numpy((out.points[:n] + 0.5) / s),
             "visibility": torch.from_numpy(out.visibility[:n].astype(np.float32)),
             "index": index,
         }
+        if out.pose is not None:
+            item["pose"] = torch.from_numpy(np.radians(out.pose).astype(np.float32))
+        return item
 
 
 class EpochSampler(Sampler):
@@ -245,3 +257,37 @@ def mean_target(
         m = crop.box_crop_matrix(bounding_box(s.points), input_size, crop_scale)
         pts.append((crop.apply(m, s.points[:num_points]) + 0.5) / input_size)
     return np.mean(pts, axis=0).astype(np.float32)
+
+
+def with_outputs(samples: Sequence[Sample], layout: OutputLayout) -> list[Sample]:
+    """Samples whose points are the training targets of ``layout``: the scheme points with the
+    x-ray jaw first (whatever jaw the set was labelled with), then the outline jaw, both from
+    meta.json's ``jaws``; checks that every sample has the pose the layout learns.
+
+    A set rendered before meta.json carried both jaws has no ``jaws``: it is refused with the
+    command that adds them (``--relabel`` re-labels the same pixels), not trained on half-labelled.
+    """
+    if layout.pose:
+        missing = next((s for s in samples if s.pose is None), None)
+        if missing is not None:
+            raise SynthmarksError(
+                f"{missing.image_path}: no head pose (meta.json pose_deg); model.pose learns "
+                "from synthetic faces rendered by `synthmarks synth`"
+            )
+    if not layout.outline_jaw:
+        return list(samples)
+    out = []
+    for s in samples:
+        if s.jaws is None:
+            raise SynthmarksError(
+                f"{s.image_path}: meta.json has no 'jaws' (rendered before both jaws were saved); "
+                "add them with `synthmarks synth --relabel SRC --out DST`"
+            )
+        pts = np.array(s.points[: layout.landmarks], np.float32)
+        pts[:JAW_POINTS] = s.jaws["xray"]
+        pts = np.concatenate([pts, s.jaws["outline"]]).astype(np.float32)
+        vis = s.visibility
+        if vis is not None:
+            vis = np.concatenate([vis[: layout.landmarks], np.ones(JAW_POINTS, bool)])
+        out.append(dataclasses.replace(s, points=pts, visibility=vis))
+    return out

@@ -18,7 +18,8 @@ import numpy as np
 
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
-from synthmarks.landmarks import NUM_POINTS, NUM_POINTS_WITH_PUPILS
+from synthmarks.landmarks import JAW_POINTS, NUM_POINTS, NUM_POINTS_WITH_PUPILS
+from synthmarks.pose import generator_to_aflw
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".JPG", ".PNG")
 FORMATS = ("facesynthetics", "pts", "aflw2000")
@@ -118,7 +119,9 @@ def image_size(path: Path) -> tuple[int, int]:
 def read_facesynthetics(ldmks_path: Path) -> Sample:
     """``NNNNNN_ldmks.txt`` (70 rows "x y") beside ``NNNNNN.png`` and ``NNNNNN_seg.png``.
 
-    An optional ``NNNNNN_meta.json`` (written by ``synthmarks synth``) adds pose and visibility.
+    An optional ``NNNNNN_meta.json`` (written by ``synthmarks synth``) adds pose (converted from
+    the generator's rotation order to AFLW2000-3D's, :func:`synthmarks.pose.generator_to_aflw`),
+    visibility and both jaw conventions (``jaws``).
     """
     stem = ldmks_path.name[: -len("_ldmks.txt")]
     image_path = ldmks_path.with_name(stem + ".png")
@@ -127,7 +130,7 @@ def read_facesynthetics(ldmks_path: Path) -> Sample:
         raise SynthmarksError(f"{ldmks_path}: expected 70 (or 68) points, found {len(points)}")
     _require_image(image_path, ldmks_path)
     seg_path = ldmks_path.with_name(stem + "_seg.png")
-    pose = visibility = None
+    pose = visibility = jaws = None
     meta_path = ldmks_path.with_name(stem + "_meta.json")
     if meta_path.is_file():
         try:
@@ -135,10 +138,18 @@ def read_facesynthetics(ldmks_path: Path) -> Sample:
         except (OSError, ValueError) as exc:
             raise SynthmarksError(f"{meta_path}: unreadable metadata ({exc})") from None
         if "pose_deg" in meta:
-            pose = np.asarray(meta["pose_deg"], dtype=np.float32)
+            pose = generator_to_aflw(np.asarray(meta["pose_deg"], dtype=np.float64))
         if "visibility" in meta:
             visibility = np.asarray(meta["visibility"], dtype=bool)[: len(points)]
-    return Sample(image_path, points, pose, visibility, seg_path if seg_path.is_file() else None)
+        if "jaws" in meta:
+            try:
+                jaws = {k: np.asarray(meta["jaws"][k], np.float32) for k in ("xray", "outline")}
+            except (KeyError, TypeError, ValueError):
+                raise SynthmarksError(f"{meta_path}: malformed 'jaws'") from None
+            if any(v.shape != (JAW_POINTS, 2) for v in jaws.values()):
+                raise SynthmarksError(f"{meta_path}: 'jaws' must hold 17 points per convention")
+    seg = seg_path if seg_path.is_file() else None
+    return Sample(image_path, points, pose, visibility, seg, jaws)
 
 
 def read_pts(pts_path: Path) -> Sample:

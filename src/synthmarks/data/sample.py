@@ -16,7 +16,9 @@ class Sample:
     """One labelled face.
 
     points are float32 (N, 2) image pixel coordinates (x, y) with N = 68 or 70 (pupils last);
-    pose is (pitch, yaw, roll) in degrees when the dataset knows it; visibility is (N,) bool.
+    pose is (pitch, yaw, roll) in degrees, AFLW2000-3D's convention (:mod:`synthmarks.pose`),
+    when the dataset knows it; visibility is (N,) bool; jaws holds the 17 jaw points under each
+    convention ("xray", "outline") when the labels carry both (the generator's meta.json).
     """
 
     image_path: Path
@@ -24,6 +26,7 @@ class Sample:
     pose: np.ndarray | None = None
     visibility: np.ndarray | None = None
     seg_path: Path | None = None
+    jaws: dict[str, np.ndarray] | None = None
 
     @property
     def name(self) -> str:

@@ -46,6 +46,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--worst", type=int, help="faces in each worst-case contact sheet (default 16; 0: no sheet)"
     )
     add_backend_argument(p, default=None)
+    p.add_argument(
+        "--jaw",
+        choices=["auto", "outline", "xray"],
+        help="jaw convention predicted and scored (auto: the dataset's own; .mat and Face "
+        "Synthetics: xray, .pts: outline); a model without an outline head gives its x-ray jaw, "
+        "and the report says so",
+    )
     add_set_argument(p, "batch_size=64", "EvalConfig in synthmarks/eval/evaluate.py")
     p.add_argument(
         "--strict",
@@ -71,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         "limit": args.limit,
         "worst": args.worst,
         "backend": args.backend,
+        "jaw": args.jaw,
         "strict": args.strict,
     }
     given = {k: v for k, v in flags.items() if v is not None}

@@ -32,6 +32,8 @@ def format_table(rep: dict[str, Any]) -> str:
     bins = [k for k in first.get("per_pose", {}) if k != "balanced"]
     head = [f"model ({rep['norm']} NME %)", "NME", f"FR@{thr:g}", f"AUC@{thr:g}"]
     head += [f"yaw {b}" for b in bins] + (["balanced"] if bins else []) + ["img/s"]
+    posed = any("pose" in r for r in rep["models"].values())
+    head += ["jaw"] + (["pose MAE deg"] if posed else [])
     rows = [head]
     for name, r in rep["models"].items():
         nme = with_ci(r["nme"], r.get("nme_ci95"))
@@ -42,12 +44,16 @@ def format_table(rep: dict[str, Any]) -> str:
             balanced = r["per_pose"]["balanced"]
             row.append(with_ci(balanced["nme"], balanced.get("ci95")))
         row.append(f"{r['images_per_second']:.0f}")
+        row.append(r.get("jaw", ""))
+        if posed:
+            row.append(f"{r['pose']['mae']:.2f}" if "pose" in r else "")
         rows.append(row)
     if bins:
         counts = (
             ["count", str(rep["count"]), "", ""]
             + [str(first["per_pose"][b]["count"]) for b in bins]
-            + ["", ""]
+            + ["", "", ""]
+            + ([""] if posed else [])
         )
         rows.append(counts)
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -58,7 +64,8 @@ def format_table(rep: dict[str, Any]) -> str:
         for r in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
-    title = f"{rep['data']}  ({rep['format']}, {rep['count']} faces)"
+    jaw = f", {rep['jaw']} jaw asked" if rep.get("jaw") else ""
+    title = f"{rep['data']}  ({rep['format']}, {rep['count']} faces{jaw})"
     boot = rep.get("bootstrap")
     if boot:
         lines.append(
@@ -66,6 +73,17 @@ def format_table(rep: dict[str, Any]) -> str:
             f"({boot['resamples']} resamples, seed {boot['seed']}"
             + ("; balanced: each yaw bin resampled within itself)" if bins else ")")
         )
+    for name, r in rep["models"].items():
+        p = r.get("pose")
+        if p:
+            bins_text = ", ".join(
+                f"{k} {v['mae']:.2f} ({v['count']})" for k, v in p["per_yaw_bin"].items()
+            )
+            lines.append(
+                f"{name}: pose MAE {p['mae']:.2f} deg (pitch {p['pitch']:.2f}, yaw {p['yaw']:.2f}, "
+                f"roll {p['roll']:.2f}; {p['count']} faces, {p['dropped']} beyond "
+                f"{metrics.POSE_LIMIT_DEG:g} deg dropped); per |yaw| bin: {bins_text}"
+            )
     return title + "\n" + "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from synthmarks.data import crop
-from synthmarks.landmarks import FLIP_PERMUTATION
+from synthmarks.landmarks import flip_permutation
 
 
 @dataclass
@@ -59,30 +59,50 @@ class CropEngine:
             batch[i] = crop.warp(img, crop.crop_matrix(centres[i], sides[i], s), s)
         return Crops(batch, centres, sides)
 
-    def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, S, S, 3) uint8 crops -> points (B, N, 2) in [0, 1] crop units, scores (B, N)."""
+    def run(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(B, S, S, 3) uint8 crops -> points (B, N, 2) in [0, 1] crop units, scores (B, N) and
+        pose (B, 3) radians or None (a model without a pose head)."""
         if not self.flip_tta:
-            pts, scores = self.runner(images)
-            return pts, np.asarray(scores, np.float32)
+            pts, scores, pose = self._call(images)
+            return pts, np.asarray(scores, np.float32), pose
         b = len(images)
-        pts, scores = self.runner(np.concatenate([images, images[:, :, ::-1]]))
-        perm = FLIP_PERMUTATION[: pts.shape[1]]
+        pts, scores, pose = self._call(np.concatenate([images, images[:, :, ::-1]]))
+        perm = flip_permutation(pts.shape[1])
         mirrored = pts[b:, perm]
         mirrored[..., 0] = 1.0 - mirrored[..., 0]  # crop units: pixel p <-> (p + 0.5) / S
-        return (pts[:b] + mirrored) / 2, np.asarray((scores[:b] + scores[b:, perm]) / 2, np.float32)
+        if pose is not None:  # a mirror keeps pitch and negates yaw and roll (synthmarks.pose)
+            pose = (pose[:b] + pose[b:] * np.array([1.0, -1.0, -1.0], np.float32)) / 2
+        scores = np.asarray((scores[:b] + scores[b:, perm]) / 2, np.float32)
+        return (pts[:b] + mirrored) / 2, scores, pose
+
+    def _call(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The runner's (points, scores, pose); a runner written before pose existed returns
+        (points, scores) and keeps working."""
+        out = self.runner(images)
+        return out[0], out[1], out[2] if len(out) > 2 else None
 
     @staticmethod
     def to_image(points01: np.ndarray, crops: Crops) -> np.ndarray:
         """Points in [0, 1] crop units -> image pixels (float32)."""
         return crop.from_unit_square(points01, crops.centres, crops.sides)
 
+    def predict_all(
+        self, images: list[np.ndarray], boxes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Points (B, N, 2) in image pixels, per-point confidences (B, N) in [0, 1] and head pose
+        (B, 3) in degrees (pitch, yaw, roll; None without a pose head). The crop is not rotated,
+        so the crop's pose is the image's."""
+        crops = self.crop(images, boxes)
+        pts01, scores, pose = self.run(crops.images)
+        pose_deg = None if pose is None else np.degrees(pose).astype(np.float32)
+        return self.to_image(pts01, crops), scores, pose_deg
+
     def predict_with_scores(
         self, images: list[np.ndarray], boxes: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Points (B, N, 2) in image pixels and per-point confidences (B, N) in [0, 1]."""
-        crops = self.crop(images, boxes)
-        pts01, scores = self.run(crops.images)
-        return self.to_image(pts01, crops), scores
+        pts, scores, _ = self.predict_all(images, boxes)
+        return pts, scores
 
     def predict_batch(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
         return self.predict_with_scores(images, boxes)[0]

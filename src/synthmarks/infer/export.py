@@ -31,9 +31,13 @@ class UInt8Input(torch.nn.Module):
     def predict(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.model.predict(to_model_input(crops, self.mean, self.std))
 
+    def predict_all(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        return self.model.predict_all(to_model_input(crops, self.mean, self.std))
+
 
 def onnx_bytes(model: torch.nn.Module, meta: dict[str, Any]) -> bytes:
-    """The model's ONNX graph (uint8 crops -> points, scores; dynamic batch) as bytes."""
+    """The model's ONNX graph (uint8 crops -> points, scores, and pose for a model with a pose
+    head; dynamic batch) as bytes."""
     buf = io.BytesIO()
     wrapped = UInt8Input(model, meta["mean"], meta["std"])
     with torch.inference_mode(False), torch.no_grad():

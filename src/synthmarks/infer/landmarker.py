@@ -8,6 +8,7 @@ floor), or None for the released model shipped in the package.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-from synthmarks.errors import SynthmarksError
+from synthmarks.errors import SynthmarksError, SynthmarksWarning
 from synthmarks.infer.engine import CropEngine
 from synthmarks.infer.images import COLORS, to_rgb
-from synthmarks.landmarks import NUM_POINTS, bounding_box
+from synthmarks.landmarks import JAWS, NUM_POINTS, OutputLayout, bounding_box
+from synthmarks.pose import rotate_pose
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
@@ -67,6 +69,11 @@ class Landmarker:
     ``detector`` picks the face detector of :meth:`detect` (auto, yunet, dlib or haar;
     ``detector_model`` is the YuNet file, else found as :func:`synthmarks.locate.find` says);
     ``flip_tta`` averages each face with its mirror image (more accurate, twice the model time).
+    ``jaw`` picks the jaw points 0-16: ``"outline"`` (default; the visible face outline, as 300-W,
+    dlib and MediaPipe draw it and a person expects on a turned face) or ``"xray"`` (the true jaw
+    line, AFLW2000-3D's and Face Synthetics'). A model without an outline head (the released
+    model before v3) warns once and gives the x-ray jaw; :attr:`jaw` says which is returned.
+    Models with a pose head also give each face's head pose (:meth:`pose`, :attr:`Face.pose`).
     """
 
     def __init__(
@@ -78,10 +85,25 @@ class Landmarker:
         flip_tta: bool = False,
         color: str = "rgb",
         detector_model: str | Path | None = None,
+        jaw: str = "outline",
     ) -> None:
         if color not in COLORS:
             raise SynthmarksError(f"color must be 'rgb' or 'bgr', not {color!r}")
+        if jaw not in JAWS:
+            raise SynthmarksError(f"jaw must be 'outline' or 'xray', not {jaw!r}")
         self.predictor = _load(model, backend, threads)
+        #: what the model outputs (scheme points, outline jaw, pose)
+        self.layout = _layout(self.predictor)
+        #: the jaw convention of points 0-16 in every result
+        self.jaw = jaw
+        if jaw == "outline" and not self.layout.outline_jaw:
+            warnings.warn(
+                f"{model_name(model)} has no outline jaw; points 0-16 are the x-ray jaw "
+                "(pass jaw='xray' to say so)",
+                SynthmarksWarning,
+                stacklevel=2,
+            )
+            self.jaw = "xray"
         if flip_tta:
             if not isinstance(self.predictor, CropEngine):
                 raise SynthmarksError(f"{model}: flip_tta needs a neural model")
@@ -127,19 +149,46 @@ class Landmarker:
         without scores, like the mean shape)."""
         return self._predict(_as_rgb_list(images, self.color), boxes)
 
+    def predict_all(
+        self, images: list[Any], boxes: np.ndarray | list
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(B, 68, 2) points, (B, 68) per-point confidences and (B, 3) head pose in degrees
+        (pitch, yaw, roll; AFLW2000-3D's signs, :mod:`synthmarks.pose`), None for a model without
+        a pose head."""
+        return self._predict_all(_as_rgb_list(images, self.color), boxes)
+
+    def pose(self, image: Any, box: np.ndarray | tuple) -> np.ndarray:
+        """(3,) head pose of one face box in degrees: pitch (positive looks up), yaw (positive
+        turns the face towards image left), roll (positive turns it clockwise in the picture)."""
+        if not self.layout.pose:
+            raise SynthmarksError(f"{self.name}: this model has no pose head")
+        pose = self.predict_all([image], np.asarray(box, np.float32)[None])[2]
+        assert pose is not None
+        return pose[0]
+
     def _predict(
         self, rgb: list[np.ndarray], boxes: np.ndarray | list
     ) -> tuple[np.ndarray, np.ndarray]:
+        pts, scores, _ = self._predict_all(rgb, boxes)
+        return pts, scores
+
+    def _predict_all(
+        self, rgb: list[np.ndarray], boxes: np.ndarray | list
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         if len(rgb) != len(boxes):
             raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
+        empty_pose = np.zeros((0, 3), np.float32) if self.layout.pose else None
         if not len(boxes):
-            return np.zeros((0, NUM_POINTS, 2), np.float32), np.zeros((0, NUM_POINTS), np.float32)
-        if hasattr(self.predictor, "predict_with_scores"):
-            pts, scores = self.predictor.predict_with_scores(rgb, boxes)
-            return pts[:, :NUM_POINTS], scores[:, :NUM_POINTS]
+            pts0 = np.zeros((0, NUM_POINTS, 2), np.float32)
+            return pts0, np.zeros((0, NUM_POINTS), np.float32), empty_pose
+        if isinstance(self.predictor, CropEngine):
+            pts, scores, pose = self.predictor.predict_all(rgb, boxes)
+            pts = self.layout.with_jaw(pts, self.jaw)[:, :NUM_POINTS]
+            scores = self.layout.with_jaw(scores[..., None], self.jaw)[:, :NUM_POINTS, 0]
+            return pts, scores, pose
         pts = self.predictor.predict_batch(rgb, boxes)[:, :NUM_POINTS]
-        return pts, np.ones(pts.shape[:2], np.float32)
+        return pts, np.ones(pts.shape[:2], np.float32), None
 
     def predict_with_confidence(
         self, images: list[Any], boxes: np.ndarray | list
@@ -154,15 +203,16 @@ class Landmarker:
         """Predict from rough boxes, then again from the box of the predicted points: the second
         crop matches what the model was trained on, whatever box the first came from.
         Returns points (B, 68, 2) and per-point confidences (B, 68)."""
-        return self._refine(_as_rgb_list(images, self.color), boxes, passes)
+        pts, scores, _ = self._refine(_as_rgb_list(images, self.color), boxes, passes)
+        return pts, scores
 
     def _refine(
         self, rgb: list[np.ndarray], boxes: np.ndarray | list, passes: int = 2
-    ) -> tuple[np.ndarray, np.ndarray]:
-        pts, scores = self._predict(rgb, boxes)
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        pts, scores, pose = self._predict_all(rgb, boxes)
         for _ in range(passes - 1):
-            pts, scores = self._predict(rgb, [bounding_box(p) for p in pts])
-        return pts, scores
+            pts, scores, pose = self._predict_all(rgb, [bounding_box(p) for p in pts])
+        return pts, scores, pose
 
     def detect(
         self, image: Any, min_score: float = 0.5, min_confidence: float = MIN_CONFIDENCE
@@ -199,32 +249,40 @@ class Landmarker:
             return out
         crops = [img for _, img, _ in jobs]
         rolls = np.array([d.roll for _, _, d in jobs], np.float64)
-        pts, scores = self._upright_refine(
+        pts, scores, pose = self._upright_refine(
             crops, np.stack([d.landmark_box() for *_, d in jobs]), rolls
         )
         eyes = np.array([eye_roll(p) for p in pts])
         again = np.flatnonzero(np.abs(eyes - rolls) > UPRIGHT_ROLL)
         if len(again):
             boxes = np.stack([_upright_box(pts[k], eyes[k]) for k in again])
-            pts[again], scores[again] = self._upright_refine(
+            pts[again], scores[again], pose_again = self._upright_refine(
                 [crops[k] for k in again], boxes, eyes[again]
             )
-        for (i, _, d), p, s in zip(jobs, pts, scores, strict=True):
-            out[i].append(Face(bounding_box(p).astype(np.float32), d.score, p, float(s.mean()), s))
+            if pose is not None and pose_again is not None:
+                pose[again] = pose_again
+        poses = [None] * len(jobs) if pose is None else list(pose)
+        for (i, _, d), p, s, hp in zip(jobs, pts, scores, poses, strict=True):
+            box = bounding_box(p).astype(np.float32)
+            out[i].append(Face(box, d.score, p, float(s.mean()), s, hp))
         return out
 
     def _upright_refine(
         self, images: list[np.ndarray], boxes: np.ndarray, rolls: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """:meth:`refine` with each face cut out upright where its roll is over UPRIGHT_ROLL
-        (``boxes`` then give the centre in the image and the size in the face's own frame)."""
+        (``boxes`` then give the centre in the image and the size in the face's own frame).
+        The pose of an upright cut is rolled back by the same angle: the patch turned the face
+        ``roll`` degrees anticlockwise, so the picture's roll is the patch's plus ``roll``."""
         crops, local, back = list(images), boxes.copy(), {}
         for k in np.flatnonzero(np.abs(rolls) > UPRIGHT_ROLL):
             crops[k], local[k], back[k] = _upright(images[k], boxes[k], float(rolls[k]))
-        pts, scores = self._refine(crops, local)
+        pts, scores, pose = self._refine(crops, local)
         for k, inverse in back.items():
             pts[k] = pts[k] @ inverse[:, :2].T + inverse[:, 2]
-        return pts, scores
+            if pose is not None:
+                pose[k] = rotate_pose(pose[k], float(rolls[k]))
+        return pts, scores, pose
 
 
 def eye_roll(points: np.ndarray) -> float:
@@ -310,6 +368,12 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
         model_bytes = onnx_bytes(torch_runner.model, torch_runner.meta)
         return CropEngine(OnnxRunner(model_bytes, threads, torch_runner.meta))
     return CropEngine(TorchRunner.load(path))
+
+
+def _layout(predictor: Any) -> OutputLayout:
+    """The output layout a loaded model declares (``outputs`` in its metadata; plain if none)."""
+    meta = getattr(getattr(predictor, "runner", None), "meta", None) or {}
+    return OutputLayout.from_json(meta.get("outputs"), int(meta.get("num_points", NUM_POINTS)))
 
 
 def _has_onnxruntime() -> bool:

@@ -20,6 +20,13 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
     add_backend_argument(p)
     p.add_argument(
+        "--jaw",
+        default="outline",
+        choices=["outline", "xray"],
+        help="jaw points 0-16: the visible face outline (default) or the x-ray jaw line; a model "
+        "without an outline head gives the x-ray jaw and says so",
+    )
+    p.add_argument(
         "--detector",
         default="auto",
         choices=["auto", "yunet", "dlib", "haar"],
@@ -150,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         detector=args.detector,
         flip_tta=args.flip_tta,
         detector_model=args.detector_model,
+        jaw=args.jaw,
     )
     model = model_fields(lm)
     records, rows, no_face, skipped = [], [], [], []

@@ -27,8 +27,10 @@ ONNX_META_KEY = "synthmarks"
 class Runner(Protocol):
     meta: dict[str, Any]
 
-    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(B, S, S, 3) uint8 -> points (B, N, 2) in [0, 1] crop coordinates, scores (B, N)."""
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(B, S, S, 3) uint8 -> points (B, N, 2) in [0, 1] crop coordinates, scores (B, N),
+        and head pose (B, 3) radians (pitch, yaw, roll) or None for a model without a pose
+        head. N is the model's output layout (``meta["outputs"]``), jaw conventions included."""
         ...
 
 
@@ -80,15 +82,16 @@ class TorchRunner:
         model, meta = load_model(checkpoint)
         return cls(model.eval(), meta)
 
-    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         import torch
 
         with torch.inference_mode():
             x = to_model_input(
                 torch.from_numpy(crops), self.meta["mean"], self.meta["std"], self.device
             )
-            pts, scores = self.model.predict(x)
-        return pts.float().cpu().numpy(), scores.float().cpu().numpy()
+            pts, scores, pose = self.model.predict_all(x)
+        pose_np = None if pose is None else pose.float().cpu().numpy()
+        return pts.float().cpu().numpy(), scores.float().cpu().numpy(), pose_np
 
 
 class OnnxRunner:
@@ -138,6 +141,6 @@ class OnnxRunner:
         x = crops.astype(np.float32) * self._scale - self._shift
         return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
-    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pts, scores = self.session.run(None, {self._input: self.prepare(crops)})
-        return pts, scores
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        out = self.session.run(None, {self._input: self.prepare(crops)})
+        return out[0], out[1], out[2] if len(out) > 2 else None

@@ -39,6 +39,7 @@ class Track:
     score: float  # the face score of the last detection that matched this track
     filter: OneEuroFilter
     smoothed: np.ndarray | None = None
+    pose: np.ndarray | None = None  # (pitch, yaw, roll) degrees of the last frame, if predicted
 
     @property
     def confidence(self) -> float:
@@ -77,11 +78,12 @@ class FaceTracker:
 
     def update(self, frame: np.ndarray, t: float) -> list[TrackedFace]:
         if self.tracks:
-            pts, scores = self.lm.predict_with_scores(
+            pts, scores, pose = self.lm.predict_all(
                 [frame] * len(self.tracks), [tr.box for tr in self.tracks]
             )
-            for tr, p, s in zip(self.tracks, pts, scores, strict=True):
-                tr.points, tr.scores = p, s
+            poses = [None] * len(pts) if pose is None else list(pose)
+            for tr, p, s, hp in zip(self.tracks, pts, scores, poses, strict=True):
+                tr.points, tr.scores, tr.pose = p, s, hp
             self.tracks = [tr for tr in self.tracks if tr.confidence >= self.cfg.min_confidence]
             self._drop_duplicates()
         if not self.tracks or self.frame_index % self.cfg.redetect_every == 0:
@@ -93,7 +95,7 @@ class FaceTracker:
             tr.smoothed = tr.filter(tr.points, t, scale=size)
             box = bounding_box(tr.smoothed).astype(np.float32)
             faces.append(
-                TrackedFace(box, tr.score, tr.smoothed, tr.confidence, tr.scores, None, tr.id)
+                TrackedFace(box, tr.score, tr.smoothed, tr.confidence, tr.scores, tr.pose, tr.id)
             )
         return faces
 
@@ -114,7 +116,8 @@ class FaceTracker:
             if face.confidence >= self.cfg.new_face_confidence:
                 filt = OneEuroFilter(self.cfg.smoothing)
                 pc = face.point_confidence
-                self.tracks.append(Track(next(self._ids), face.landmarks, pc, d.score, filt))
+                track = Track(next(self._ids), face.landmarks, pc, d.score, filt, pose=face.pose)
+                self.tracks.append(track)
         self._drop_duplicates()
 
     def _drop_duplicates(self) -> None:

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         fps_counter=not args.no_fps,
         boxes=not args.no_box,
         detector_model=args.detector_model,
+        jaw=args.jaw,
     )
     print(
         f"{stats.frames} frames, {stats.faces / max(stats.frames, 1):.2f} faces/frame, "

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from synthmarks.landmarks import JAW_POINTS, OutputLayout
 from synthmarks.models.base import (
     INPUT_MEAN,
     INPUT_STD,
@@ -24,6 +25,7 @@ from synthmarks.models.base import (
     model_info,
     points_module,
 )
+from synthmarks.models.mean_shape import default_mean_shape
 from synthmarks.models.zoo import ZOO, ZooEntry
 
 DEFAULT_MODEL = "pipnet_mbv3s"
@@ -31,21 +33,44 @@ MODEL_NAMES: list[str] = list(ZOO)
 
 
 def build_model(
-    name: str = DEFAULT_MODEL, num_points: int = 68, input_size: int = 128, **kwargs: Any
+    name: str = DEFAULT_MODEL,
+    num_points: int = 68,
+    input_size: int = 128,
+    outputs: dict[str, Any] | None = None,
+    **kwargs: Any,
 ) -> LandmarkModel:
     """Build a model by name (see ``MODEL_NAMES``); kwargs go to the builder/head.
 
-    The result's ``config`` holds ``name``, ``num_points``, ``input_size`` and the kwargs (numpy
-    arrays such as ``mean_shape`` converted to lists), so ``build_model(**model.config)``
-    rebuilds the same architecture.
+    ``num_points`` is the scheme's (68, or 70 with pupils); ``outputs`` (an
+    :class:`~synthmarks.landmarks.OutputLayout` as JSON) adds the outline jaw (17 more points)
+    and a pose head; only zoo entries with ``heads`` learn them. The result's ``config`` holds
+    ``name``, ``num_points``, ``input_size``, ``outputs`` (only when not plain, so older
+    configs stay byte-identical) and the kwargs (numpy arrays such as ``mean_shape`` converted to
+    lists), so ``build_model(**model.config)`` rebuilds the same architecture; ``model.layout``
+    is the layout.
     """
     if name not in ZOO:
         raise ValueError(f"unknown model {name!r}; choose from {MODEL_NAMES}")
-    model = ZOO[name].build(num_points, input_size, **kwargs)
+    layout = OutputLayout.from_json(outputs, num_points)
+    entry = ZOO[name]
+    if not layout.plain and not entry.heads:
+        raise ValueError(
+            f"{name} learns neither an outline jaw nor a pose (heatmap head); "
+            "use a pipnet_* or regress_* model"
+        )
+    build_kwargs = dict(kwargs)
+    if layout.outline_jaw and entry.mean_shape and build_kwargs.get("mean_shape") is None:
+        base = default_mean_shape(layout.landmarks)
+        build_kwargs["mean_shape"] = np.concatenate([base, base[:JAW_POINTS]])
+    if layout.pose:
+        build_kwargs["pose"] = True
+    model = entry.build(layout.num_points, input_size, **build_kwargs)
+    model.layout = layout
     model.config = {
         "name": name,
         "num_points": num_points,
         "input_size": input_size,
+        **({} if layout.plain else {"outputs": layout.to_json()}),
         **{k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in kwargs.items()},
     }
     return model

@@ -26,6 +26,8 @@ from typing import Any, BinaryIO
 import torch
 from torch import Tensor, nn
 
+from synthmarks.landmarks import OutputLayout
+
 #: Per-channel mean of the input normalisation, RGB, for images scaled to 0-1.
 INPUT_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 #: Per-channel std of the input normalisation, RGB, for images scaled to 0-1.
@@ -46,6 +48,10 @@ class LandmarkModel(nn.Module):
         self.num_points = num_points
         self.input_size = input_size
         self.config: dict[str, Any] = {}
+        #: the head-pose branch (:class:`PoseHead`), when the model has one
+        self.pose_head: nn.Module | None = None
+        #: what the outputs mean (set by ``build_model``; plain for a model built directly)
+        self.layout = OutputLayout(num_points if num_points in (68, 70) else 68)
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         """Raw head outputs for a normalised [B, 3, S, S] batch."""
@@ -74,9 +80,36 @@ class LandmarkModel(nn.Module):
         what decoding reads (inference and export use this, training uses forward/loss)."""
         return self.decode(self.forward(x))
 
+    def predict_all(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(points, confidence, pose [B, 3] radians or None): :meth:`predict` plus the head pose
+        of a model with a pose head, from one backbone pass."""
+        points, scores = self.predict(x)
+        return points, scores, None
+
+
+class PoseHead(nn.Module):
+    """Head pose from a feature map: global average pool -> 128 -> ReLU -> 3 angles (radians,
+    AFLW2000-3D's pitch, yaw, roll; see :mod:`synthmarks.pose`).
+
+    The last layer starts at zero, so a pose head added to a trained landmark model predicts a
+    frontal head and its first gradients do not disturb the shared backbone with random noise.
+    """
+
+    def __init__(self, channels: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.fc = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(inplace=True))
+        self.out = nn.Linear(hidden, 3)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, features: Tensor) -> Tensor:
+        f = features.mean((2, 3)) if features.dim() == 4 else features
+        return self.out(self.fc(f))
+
 
 class PointsModule(nn.Module):
-    """Wraps a model so ``forward(x) -> (points [B, N, 2], scores [B, N])``.
+    """Wraps a model so ``forward(x) -> (points [B, N, 2], scores [B, N])``, plus ``pose``
+    [B, 3] (radians) as a third output when the model has a pose head.
 
     This is what gets exported to ONNX (``torch.onnx.export(PointsModule(m), ...,
     dynamo=False, opset_version=17)``) and run at inference; see :func:`export_onnx`.
@@ -86,8 +119,9 @@ class PointsModule(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        return self.model.predict(x)
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        points, scores, pose = self.model.predict_all(x)
+        return (points, scores) if pose is None else (points, scores, pose)
 
 
 def points_module(model: LandmarkModel) -> PointsModule:
@@ -103,11 +137,14 @@ def export_onnx(
 ) -> None:
     """Export ``PointsModule(model)`` in eval mode, inputs ``image`` [B, 3, S, S] (or the shape
     and dtype of ``example``) with a dynamic batch axis, outputs ``points`` [B, N, 2] and
-    ``scores`` [B, N]."""
+    ``scores`` [B, N], and ``pose`` [B, 3] (radians) when the model has a pose head."""
     was_training = model.training
     model.eval()
     s = model.input_size
     dummy = torch.zeros(1, 3, s, s) if example is None else example
+    with torch.no_grad():  # a pose head adds a third output; ask the model, not its type
+        count = len(PointsModule(model)(dummy))
+    outputs = ["points", "scores", "pose"][:count]
     try:
         with warnings.catch_warnings():
             # the tracer warns that tensors made from Python numbers (the input normalisation's
@@ -118,12 +155,8 @@ def export_onnx(
                 (dummy,),
                 path,
                 input_names=["image"],
-                output_names=["points", "scores"],
-                dynamic_axes={
-                    "image": {0: "batch"},
-                    "points": {0: "batch"},
-                    "scores": {0: "batch"},
-                },
+                output_names=outputs,
+                dynamic_axes={"image": {0: "batch"}, **{k: {0: "batch"} for k in outputs}},
                 opset_version=opset_version,
                 dynamo=False,
             )

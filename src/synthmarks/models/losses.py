@@ -133,3 +133,9 @@ def gaussian_heatmaps(
     gx = torch.exp(-((xs - u[..., None]) ** 2) / (2 * sigma**2))  # [B, N, W]
     gy = torch.exp(-((ys - v[..., None]) ** 2) / (2 * sigma**2))  # [B, N, H]
     return gy[..., :, None] * gx[..., None, :]
+
+
+def pose_loss(pred: Tensor, target: Tensor) -> Tensor:
+    """Mean absolute angle error (radians) of [B, 3] (pitch, yaw, roll): L1, like the MAE that
+    pose models are judged by, so a few mislabelled extreme heads do not dominate."""
+    return (pred - target).abs().mean()

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from synthmarks.models import losses
-from synthmarks.models.base import LandmarkModel
+from synthmarks.models.base import LandmarkModel, PoseHead
 from synthmarks.models.layers import ConvBNAct
 from synthmarks.models.mean_shape import default_mean_shape, nearest_neighbours
 
@@ -65,6 +65,7 @@ class PIPNetModel(LandmarkModel):
         score_weight: float = 10.0,
         offset_weight: float = 1.0,
         head_channels: int | None = None,
+        pose: bool = False,
     ) -> None:
         super().__init__(num_points, input_size)
         if score_loss not in SCORE_LOSSES:
@@ -86,6 +87,8 @@ class PIPNetModel(LandmarkModel):
             self.neck = ConvBNAct(in_ch, head_channels, 1, act="hswish")
             in_ch = head_channels
         self.head = nn.Conv2d(in_ch, num_points * (3 + 2 * num_neighbors), 1)
+        if pose:
+            self.pose_head = PoseHead(in_ch)
         nn.init.normal_(self.head.weight, 0.0, 0.001)
         nn.init.zeros_(self.head.bias)
         if score_loss == "bce":  # start at the prior "1 cell in G*G" instead of p = 0.5 everywhere
@@ -103,9 +106,13 @@ class PIPNetModel(LandmarkModel):
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         n, nk = self.num_points, self.num_points * self.num_neighbors
-        y = self.head(self.neck(self.backbone(x)))
+        f = self.neck(self.backbone(x))
+        y = self.head(f)
         score, off_x, off_y, nb_x, nb_y = torch.split(y, [n, n, n, nk, nk], dim=1)
-        return {"score": score, "offset_x": off_x, "offset_y": off_y, "nb_x": nb_x, "nb_y": nb_y}
+        out = {"score": score, "offset_x": off_x, "offset_y": off_y, "nb_x": nb_x, "nb_y": nb_y}
+        if self.pose_head is not None:
+            out["pose"] = self.pose_head(f)
+        return out
 
     def encode(self, points: Tensor) -> dict[str, Tensor]:
         """Perfect head outputs for ``points``: one-hot score (1 at the cell, 0 elsewhere; a
@@ -173,7 +180,14 @@ class PIPNetModel(LandmarkModel):
         writes). Here only the score map is convolved; each landmark's offsets are then the head's
         rows for that landmark applied to the feature vector at its best cell - the same numbers.
         """
+        return self._predict(self.neck(self.backbone(x)))
+
+    def predict_all(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         f = self.neck(self.backbone(x))
+        points, scores = self._predict(f)
+        return points, scores, None if self.pose_head is None else self.pose_head(f)
+
+    def _predict(self, f: Tensor) -> tuple[Tensor, Tensor]:
         b, c = f.shape[0], f.shape[1]
         n, g, k = self.num_points, self.grid, self.num_neighbors
         weight = self.head.weight.reshape(-1, c)
@@ -183,8 +197,8 @@ class PIPNetModel(LandmarkModel):
         feats = f.reshape(b, c, g * g).transpose(1, 2)  # [B, G*G, C]
         picked = torch.gather(feats, 1, index.unsqueeze(-1).expand(b, n, c))  # [B, N, C]
         # head rows of landmark i: offset x, offset y, its K neighbour x, its K neighbour y
-        ar = torch.arange(n, device=x.device)
-        kk = torch.arange(k, device=x.device)
+        ar = torch.arange(n, device=f.device)
+        kk = torch.arange(k, device=f.device)
         rows = torch.cat(
             [
                 (n + ar).unsqueeze(1),

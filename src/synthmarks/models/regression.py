@@ -14,7 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from synthmarks.models import losses
-from synthmarks.models.base import LandmarkModel
+from synthmarks.models.base import LandmarkModel, PoseHead
 from synthmarks.models.layers import ConvBNAct
 from synthmarks.models.mean_shape import default_mean_shape
 
@@ -44,6 +44,7 @@ class RegressionModel(LandmarkModel):
         wing_w: float = 10.0,
         wing_eps: float = 2.0,
         mean_shape: Any = None,
+        pose: bool = False,
     ) -> None:
         super().__init__(num_points, input_size)
         if loss not in REGRESSION_LOSSES:
@@ -63,6 +64,8 @@ class RegressionModel(LandmarkModel):
                 nn.Dropout(dropout),
                 nn.Linear(hidden, num_points * 2),
             )
+        if pose:
+            self.pose_head = PoseHead(features)
         nn.init.zeros_(self.fc[-1].weight)
         nn.init.zeros_(self.fc[-1].bias)
         shape = default_mean_shape(num_points) if mean_shape is None else np.asarray(mean_shape)
@@ -71,7 +74,15 @@ class RegressionModel(LandmarkModel):
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         f = self.expand(self.backbone(x)).mean((2, 3))
         delta = self.fc(f).reshape(-1, self.num_points, 2)
-        return {"points": self.mean_shape + delta}
+        out = {"points": self.mean_shape + delta}
+        if self.pose_head is not None:
+            out["pose"] = self.pose_head(f)
+        return out
+
+    def predict_all(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        out = self.forward(x)
+        points, scores = self.decode(out)
+        return points, scores, out.get("pose")
 
     def encode(self, points: Tensor) -> dict[str, Tensor]:
         return {"points": points}

@@ -153,14 +153,20 @@ class ZooEntry:
     prunable: bool
     #: input sizes must be multiples of this: the backbone's total stride
     input_multiple: int = 32
+    #: learns extra outputs (outline jaw points, a pose head; :class:`OutputLayout`): a
+    #: per-point head (PIPNet, regression) takes 17 more points for free, a heatmap head would
+    #: need 17 more full-resolution maps and has no pooled branch for the pose
+    heads: bool = True
 
 
 ZOO: dict[str, ZooEntry] = {
     "regress_mbv3s": ZooEntry(regress_mbv3s, mean_shape=True, prunable=True),
     "regress_mbv3l": ZooEntry(regress_mbv3l, mean_shape=True, prunable=True),
     "regress_resnet50": ZooEntry(regress_resnet50, mean_shape=True, prunable=False),
-    "heatmap_shufflenet": ZooEntry(heatmap_shufflenet, mean_shape=False, prunable=False),
-    "hourglass2": ZooEntry(hourglass2, mean_shape=False, prunable=False),
+    "heatmap_shufflenet": ZooEntry(
+        heatmap_shufflenet, mean_shape=False, prunable=False, heads=False
+    ),
+    "hourglass2": ZooEntry(hourglass2, mean_shape=False, prunable=False, heads=False),
     "pipnet_mbv3s": ZooEntry(pipnet_mbv3s, mean_shape=True, prunable=True),
     "pipnet_mbv3l": ZooEntry(pipnet_mbv3l, mean_shape=True, prunable=True),
     "pipnet_shufflenet": ZooEntry(pipnet_shufflenet, mean_shape=True, prunable=False),

@@ -23,6 +23,7 @@ import yaml
 from synthmarks import config
 from synthmarks.data.augment import AugmentConfig
 from synthmarks.errors import SynthmarksError
+from synthmarks.landmarks import OutputLayout
 from synthmarks.models.zoo import ZOO
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -42,6 +43,18 @@ class ModelConfig:
     num_points: int = 68
     #: extra keyword arguments of the model builder (e.g. width_mult, loss, num_neighbors)
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: also learn the visible-outline jaw (17 more outputs) from meta.json's ``jaws``; the
+    #: first 17 points are then always the x-ray jaw (synthmarks.landmarks.OutputLayout)
+    outline_jaw: bool = False
+    #: also learn the head pose (pitch, yaw, roll) from meta.json's ``pose_deg``
+    pose: bool = False
+    #: weight of the pose loss (L1, radians) beside the landmark loss
+    pose_weight: float = 1.0
+
+    @property
+    def layout(self) -> OutputLayout:
+        """What the network outputs."""
+        return OutputLayout(self.num_points, self.outline_jaw, self.pose)
 
 
 @dataclass
@@ -178,6 +191,13 @@ class TrainConfig:
             errs.append(f"model.input_size: must be a multiple of {entry.input_multiple} (128)")
         if m.num_points not in (68, 70):
             errs.append("model.num_points: must be 68 (or 70 with the pupils)")
+        if (m.outline_jaw or m.pose) and entry is not None and not entry.heads:
+            errs.append(
+                f"model.outline_jaw/pose: {m.name} (a heatmap head) learns neither; "
+                "use a pipnet_* or regress_* model"
+            )
+        if m.pose_weight < 0:
+            errs.append("model.pose_weight: must be >= 0")
         if not 0 <= self.init.prune_ratio < 1:
             errs.append("init.prune_ratio: must be in [0, 1)")
         elif self.init.prune_ratio and not self.init.checkpoint:

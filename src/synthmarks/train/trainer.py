@@ -31,14 +31,20 @@ from synthmarks.data.dataset import (
     ImageCache,
     LandmarkDataset,
     mean_target,
+    with_outputs,
 )
 from synthmarks.data.readers import load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import write_json, write_text
 from synthmarks.infer.runtime import to_model_input
-from synthmarks.models import INPUT_MEAN, INPUT_STD, ZOO, build_model
-from synthmarks.models.checkpoint import load_model, read_checkpoint, save_checkpoint
+from synthmarks.models import INPUT_MEAN, INPUT_STD, ZOO, build_model, losses
+from synthmarks.models.checkpoint import (
+    grow_outputs,
+    load_model,
+    read_checkpoint,
+    save_checkpoint,
+)
 from synthmarks.models.prune import prune_model
 from synthmarks.train import distributed, optim, validate
 from synthmarks.train.config import TrainConfig
@@ -145,7 +151,8 @@ class Trainer:
         if d.val_real is not None:  # checked on every rank: only rank 0 reads it, later
             _path(d.val_real, "data.val_real")
         if d.val is not None:
-            return samples, load_dataset(_path(d.val, "data.val"), d.format, d.val_limit)
+            val = load_dataset(_path(d.val, "data.val"), d.format, d.val_limit)
+            return with_outputs(samples, self.cfg.model.layout), val
         k = int(round(len(samples) * d.val_fraction))
         if k == 0:
             if d.select_on == "synth":
@@ -154,14 +161,14 @@ class Trainer:
                     "none, and data.select_on is synth; raise it, set data.val, or select on "
                     "real or loss"
                 )
-            return samples, []
+            return with_outputs(samples, self.cfg.model.layout), []
         if k >= len(samples):
             raise SynthmarksError("data.val_fraction leaves no training samples")
         order = np.random.default_rng([self.cfg.seed, 1]).permutation(len(samples))
         held = set(order[:k].tolist())
         train = [s for i, s in enumerate(samples) if i not in held]
         val = [samples[i] for i in sorted(held)][: d.val_limit]
-        return train, val
+        return with_outputs(train, self.cfg.model.layout), val
 
     def _build_model(self, train: list[Sample]) -> torch.nn.Module:
         m = self.cfg.model
@@ -171,11 +178,14 @@ class Trainer:
             return self._init_model(self.cfg.init.checkpoint)
         torch.manual_seed(self.cfg.seed)
         kwargs = dict(m.kwargs)
+        layout = m.layout
         if ZOO[m.name].mean_shape:  # the training set's own, not the packaged default
             d = self.cfg.data
             kwargs["mean_shape"] = mean_target(
-                train, m.input_size, d.crop_scale, m.num_points, d.mean_shape_samples
+                train, m.input_size, d.crop_scale, layout.num_points, d.mean_shape_samples
             )
+        if not layout.plain:
+            kwargs["outputs"] = layout.to_json()
         try:
             return build_model(m.name, m.num_points, m.input_size, **kwargs)
         except (TypeError, ValueError) as exc:
@@ -201,6 +211,14 @@ class Trainer:
                 + ", ".join(wrong)
                 + "; the model section must describe it"
             )
+        if model.layout != m.layout:
+            torch.manual_seed(self.cfg.seed)  # the fresh pose head's initialisation
+            try:
+                model, note = grow_outputs(model, m.layout.to_json())
+            except (TypeError, ValueError) as exc:
+                raise SynthmarksError(f"init.checkpoint: {path}: {exc}") from None
+            if self.main:
+                tqdm.write(f"init: {path}: {note}")
         if init.prune_ratio:
             before = sum(p.numel() for p in model.parameters())
             model = prune_model(model, init.prune_ratio)
@@ -233,7 +251,10 @@ class Trainer:
                     train, cache_dir, size, d.crop_scale, cfg.cache_margin, progress=False
                 )
         augmenter = Augmenter(cfg.augment, size, d.crop_scale)
-        dataset = LandmarkDataset(train, augmenter, cfg.model.num_points, cfg.seed, cache)
+        layout = cfg.model.layout
+        dataset = LandmarkDataset(
+            train, augmenter, layout.num_points, cfg.seed, cache, with_pose=layout.pose
+        )
         sampler = EpochSampler(len(dataset), cfg.seed, True, self.dist.rank, self.dist.world_size)
         bs = cfg.optim.batch_size
         loader = DataLoader(
@@ -343,6 +364,10 @@ class Trainer:
             out = self.forward(x)
         out = {k: v.float() for k, v in out.items()}
         loss, parts = self.model.loss(out, target, vis)
+        if "pose" in out:  # landmark loss over all points + pose_weight * pose loss
+            pose_value = losses.pose_loss(out["pose"], batch["pose"].to(self.device))
+            loss = loss + self.cfg.model.pose_weight * pose_value
+            parts = {**parts, "pose": float(pose_value.detach())}
         value = float(loss.detach())
         if not math.isfinite(value):
             raise SynthmarksError(

@@ -63,7 +63,7 @@ def validate(engine: CropEngine, data: EvalSet, batch_size: int = 64) -> dict[st
     try:
         for start in range(0, len(data), batch_size):
             chunk = data.crops[start : start + batch_size]
-            pts01, _ = engine.run(chunk.images)
+            pts01, _, _ = engine.run(chunk.images)
             preds[start : start + len(chunk)] = engine.to_image(pts01[:, :NUM_POINTS], chunk)
     finally:
         model.train(was_training)
