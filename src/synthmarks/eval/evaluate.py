@@ -19,7 +19,7 @@ from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval import metrics
 from synthmarks.fileio import prepare_out_dir
-from synthmarks.infer.landmarker import BACKENDS
+from synthmarks.infer.landmarker import BACKENDS, ROLLS
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 #: normalisation that fits each format: box for AFLW2000-3D and synthetic sets (which hold profiles,
@@ -46,6 +46,10 @@ class EvalConfig:
     worst: int = 16
     backend: str = "auto"
     strict: bool = False  # stop at the first bad label file instead of skipping and listing it
+    #: turn every face (image and labels) by this many degrees, counter-clockwise: rolled copies
+    rotate: float = 0.0
+    #: the Landmarker's in-plane rotation search: "auto" or "none" (one pass, as training scores)
+    roll: str = "auto"
     #: resamples of the 95 % bootstrap intervals (fixed seed: a report is reproducible)
     bootstrap_resamples: int = metrics.BOOTSTRAP_RESAMPLES
 
@@ -62,6 +66,10 @@ class EvalConfig:
                 f"bootstrap_resamples must be at least 100 (2.5 % tails need that many draws), "
                 f"got {self.bootstrap_resamples}"
             )
+        if self.roll not in ROLLS:
+            raise SynthmarksError(f"unknown roll {self.roll!r} ({', '.join(ROLLS)})")
+        if not np.isfinite(self.rotate):
+            raise SynthmarksError(f"rotate must be a finite angle in degrees, got {self.rotate}")
         if self.backend not in BACKENDS:
             raise SynthmarksError(f"unknown backend {self.backend!r} ({', '.join(BACKENDS)})")
         return self
@@ -77,11 +85,12 @@ class ModelResult:
         return len(self.predictions) / max(self.seconds, 1e-9)
 
 
-def load_predictor(spec: str, backend: str = "auto") -> Any:
+def load_predictor(spec: str, backend: str = "auto", roll: str = "auto") -> Any:
     """A synthmarks model spec, or the name of a comparison method (dlib, mediapipe).
 
     A ``+flip`` suffix (``default+flip``, ``runs/x/best.pt+flip``) scores the model with
     horizontal-flip test-time averaging, so one run can compare it with the plain model.
+    ``roll`` is the Landmarker's (comparison methods have their own ways, or none).
     """
     if spec in ("dlib", "mediapipe"):
         from synthmarks.eval import baselines
@@ -91,7 +100,8 @@ def load_predictor(spec: str, backend: str = "auto") -> Any:
 
     flip = spec.endswith(FLIP_SUFFIX)
     base = spec[: -len(FLIP_SUFFIX)] if flip else spec
-    return Landmarker(None if base == "default" else base, backend=backend, flip_tta=flip)
+    model = None if base == "default" else base
+    return Landmarker(model, backend=backend, flip_tta=flip, roll=roll)
 
 
 def run_model(
@@ -148,7 +158,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     if cfg.out is not None:
         prepare_out_dir(cfg.out, "--out")  # before the work, not after it
     bad: list[tuple[Path, str]] | None = None if cfg.strict else []
-    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad)
+    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad, rotate=cfg.rotate)
     if not samples:
         assert bad
         raise SynthmarksError(f"{cfg.data}: all {len(bad)} label files are bad; first: {bad[0][1]}")
@@ -163,7 +173,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     results: dict[str, Any] = {}
     model_results = []
     for spec in cfg.models:
-        predictor = load_predictor(spec, cfg.backend)
+        predictor = load_predictor(spec, cfg.backend, cfg.roll)
         preds, seconds = run_model(predictor, samples, boxes, cfg.batch_size, desc=spec)
         res = ModelResult(spec, preds, seconds)
         model_results.append(res)
@@ -174,6 +184,8 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         "data": str(cfg.data),
         "format": fmt,
         "count": len(samples),
+        "rotate_deg": float(cfg.rotate),
+        "roll": cfg.roll,
         "skipped": [{"file": str(f), "error": msg} for f, msg in bad or []],
         "norm": norm,
         "threshold": threshold,

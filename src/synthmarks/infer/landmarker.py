@@ -27,8 +27,15 @@ DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
 BACKENDS = ("auto", "onnx", "torch")
 #: landmark confidence below which a detection is not taken for a face (docs/detection.md)
 MIN_CONFIDENCE = 0.42
-#: faces tilted more than this (degrees, from the detector's eye keypoints) are cut out upright
+#: faces tilted more than this (degrees: the detector's eye keypoints, then the predicted eyes)
+#: are cut out upright
 UPRIGHT_ROLL = 15.0
+#: what ``roll`` may be (see :class:`Landmarker`)
+ROLLS = ("auto", "none")
+#: a first pass less confident than this (mean point confidence) tries the other quarter turns
+ROLL_SEARCH_CONFIDENCE = 0.55
+#: ... and a quarter turn replaces it only when at least this much more confident
+ROLL_SEARCH_MARGIN = 0.0
 
 
 @dataclass
@@ -63,6 +70,9 @@ class Landmarker:
     ``detector`` picks the face detector of :meth:`detect` (auto, yunet, dlib or haar;
     ``detector_model`` is the YuNet file, else found as :func:`synthmarks.locate.find` says);
     ``flip_tta`` averages each face with its mirror image (more accurate, twice the model time).
+    ``roll="auto"`` finds faces at any in-plane rotation (upside down, on their side), at the
+    cost of extra model passes for the faces whose first pass is unsure or tilted
+    (:meth:`_locate`); ``roll="none"`` is one pass at the box's (or detector's) orientation.
     """
 
     def __init__(
@@ -74,9 +84,13 @@ class Landmarker:
         flip_tta: bool = False,
         color: str = "rgb",
         detector_model: str | Path | None = None,
+        roll: str = "auto",
     ) -> None:
         if color not in COLORS:
             raise SynthmarksError(f"color must be 'rgb' or 'bgr', not {color!r}")
+        if roll not in ROLLS:
+            raise SynthmarksError(f"roll must be 'auto' or 'none', not {roll!r}")
+        self.roll = roll
         self.predictor = _load(model, backend, threads)
         if flip_tta:
             if not isinstance(self.predictor, CropEngine):
@@ -126,16 +140,100 @@ class Landmarker:
     def _predict(
         self, rgb: list[np.ndarray], boxes: np.ndarray | list
     ) -> tuple[np.ndarray, np.ndarray]:
-        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-        if len(rgb) != len(boxes):
-            raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
-        if not len(boxes):
-            return np.zeros((0, NUM_POINTS, 2), np.float32), np.zeros((0, NUM_POINTS), np.float32)
+        return self._locate(rgb, boxes)[:2]
+
+    def _pass(
+        self, rgb: list[np.ndarray], boxes: np.ndarray, angles: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One model pass over crops turned by ``angles`` (degrees; models without crops, like
+        the mean shape, only ever see angle 0)."""
+        if isinstance(self.predictor, CropEngine):
+            pts, scores = self.predictor.predict_with_scores(rgb, boxes, angles)
+            return pts[:, :NUM_POINTS], scores[:, :NUM_POINTS]
         if hasattr(self.predictor, "predict_with_scores"):
             pts, scores = self.predictor.predict_with_scores(rgb, boxes)
             return pts[:, :NUM_POINTS], scores[:, :NUM_POINTS]
         pts = self.predictor.predict_batch(rgb, boxes)[:, :NUM_POINTS]
         return pts, np.ones(pts.shape[:2], np.float32)
+
+    def _locate(
+        self,
+        rgb: list[np.ndarray],
+        boxes: np.ndarray | list,
+        angles: np.ndarray | None = None,
+        passes: int = 1,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Points (B, 68, 2), per-point confidences (B, 68) and the crop angles used (B,): the
+        one routine behind boxes (``predict``, ``eval``) and detections (``detect``).
+
+        ``passes`` > 1 predicts again from the box of the points (in the face's frame). With
+        ``roll="auto"`` a face is also found at any in-plane rotation: a first pass at
+        ``angles`` (the detector's roll, or 0); faces under ``ROLL_SEARCH_CONFIDENCE`` are tried
+        at the other three quarter turns in one batch, and one of those replaces the first pass
+        only when ``ROLL_SEARCH_MARGIN`` more confident (a turned face is not fooled by a hard
+        profile's low confidence); last, a face whose predicted eye line is more than
+        ``UPRIGHT_ROLL`` degrees off its crop's is cut again at that line."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        if len(rgb) != len(boxes):
+            raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
+        n = len(boxes)
+        angles = np.zeros(n) if angles is None else np.asarray(angles, np.float64).reshape(n)
+        if not n:
+            empty = np.zeros((0, NUM_POINTS), np.float32)
+            return np.zeros((0, NUM_POINTS, 2), np.float32), empty, angles
+        turns = self.roll == "auto" and isinstance(self.predictor, CropEngine)
+        pts, scores = self._pass(rgb, boxes, angles)
+        if turns:
+            self._search_quarters(rgb, boxes, angles, pts, scores)
+        pts, scores = self._repeat(rgb, pts, scores, angles, passes)
+        if turns:
+            eyes = np.array([eye_roll(p) for p in pts])
+            again = np.flatnonzero(np.abs(_wrap(eyes - angles)) > UPRIGHT_ROLL)
+            if len(again):
+                sub = [rgb[k] for k in again]
+                fb = np.stack([frame_box(pts[k], eyes[k]) for k in again])
+                p2, s2 = self._pass(sub, fb, eyes[again])
+                p2, s2 = self._repeat(sub, p2, s2, eyes[again], passes)
+                pts[again], scores[again], angles[again] = p2, s2, eyes[again]
+        return pts, scores, angles
+
+    def _repeat(
+        self,
+        rgb: list[np.ndarray],
+        pts: np.ndarray,
+        scores: np.ndarray,
+        angles: np.ndarray,
+        passes: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Passes 2..``passes``: each from the box of the last points, at the same angles."""
+        for _ in range(passes - 1):
+            boxes = np.stack([frame_box(p, a) for p, a in zip(pts, angles, strict=True)])
+            pts, scores = self._pass(rgb, boxes, angles)
+        return pts, scores
+
+    def _search_quarters(
+        self,
+        rgb: list[np.ndarray],
+        boxes: np.ndarray,
+        angles: np.ndarray,
+        pts: np.ndarray,
+        scores: np.ndarray,
+    ) -> None:
+        """Where the first pass is unsure, try the other three quarter turns (one batch for
+        all faces) and keep the clearly more confident one; updates the arrays in place."""
+        conf = scores.mean(axis=1)
+        low = np.flatnonzero(conf < ROLL_SEARCH_CONFIDENCE)
+        if not len(low):
+            return
+        k = np.repeat(low, 3)
+        turned = angles[k] + np.tile([90.0, 180.0, 270.0], len(low))
+        p3, s3 = self._pass([rgb[i] for i in k], boxes[k], turned)
+        c3 = s3.mean(axis=1).reshape(len(low), 3)
+        best = c3.argmax(axis=1)
+        for j, i in enumerate(low):
+            if c3[j, best[j]] >= conf[i] + ROLL_SEARCH_MARGIN:
+                m = 3 * j + best[j]
+                pts[i], scores[i], angles[i] = p3[m], s3[m], _wrap(turned[m])
 
     def predict_with_confidence(
         self, images: list[Any], boxes: np.ndarray | list
@@ -155,10 +253,7 @@ class Landmarker:
     def _refine(
         self, rgb: list[np.ndarray], boxes: np.ndarray | list, passes: int = 2
     ) -> tuple[np.ndarray, np.ndarray]:
-        pts, scores = self._predict(rgb, boxes)
-        for _ in range(passes - 1):
-            pts, scores = self._predict(rgb, [bounding_box(p) for p in pts])
-        return pts, scores
+        return self._locate(rgb, boxes, None, passes)[:2]
 
     def detect(
         self, image: Any, min_score: float = 0.5, min_confidence: float = MIN_CONFIDENCE
@@ -182,9 +277,10 @@ class Landmarker:
     def faces(self, images: list[np.ndarray], detections: list[list[Any]]) -> list[list[Face]]:
         """Landmarks for given detections (one list per RGB image), none dropped.
 
-        A face tilted by more than ``UPRIGHT_ROLL`` degrees is cut out upright first, so the model
-        sees it as it saw its training faces: tilted by its detector keypoints' eye line (YuNet's
-        are good to about 35 degrees), then, where the predicted eyes say otherwise, by theirs."""
+        A face tilted by more than ``UPRIGHT_ROLL`` degrees by its detector keypoints' eye line
+        (YuNet's are good to about 35 degrees) is cut out at that angle, so the model sees it as
+        it saw its training faces; with ``roll="auto"``, :meth:`_locate` then turns it further
+        where the model's own answer says so."""
         jobs = [
             (i, img, d)
             for i, (img, ds) in enumerate(zip(images, detections, strict=True))
@@ -193,34 +289,13 @@ class Landmarker:
         out: list[list[Face]] = [[] for _ in images]
         if not jobs:
             return out
-        crops = [img for _, img, _ in jobs]
         rolls = np.array([d.roll for _, _, d in jobs], np.float64)
-        pts, scores = self._upright_refine(
-            crops, np.stack([d.landmark_box() for *_, d in jobs]), rolls
-        )
-        eyes = np.array([eye_roll(p) for p in pts])
-        again = np.flatnonzero(np.abs(eyes - rolls) > UPRIGHT_ROLL)
-        if len(again):
-            boxes = np.stack([_upright_box(pts[k], eyes[k]) for k in again])
-            pts[again], scores[again] = self._upright_refine(
-                [crops[k] for k in again], boxes, eyes[again]
-            )
+        angles = np.where(np.abs(rolls) > UPRIGHT_ROLL, rolls, 0.0)
+        boxes = np.stack([d.landmark_box() for *_, d in jobs])
+        pts, scores, _ = self._locate([img for _, img, _ in jobs], boxes, angles, passes=2)
         for (i, _, d), p, s in zip(jobs, pts, scores, strict=True):
             out[i].append(Face(bounding_box(p).astype(np.float32), d.score, p, float(s.mean()), s))
         return out
-
-    def _upright_refine(
-        self, images: list[np.ndarray], boxes: np.ndarray, rolls: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`refine` with each face cut out upright where its roll is over UPRIGHT_ROLL
-        (``boxes`` then give the centre in the image and the size in the face's own frame)."""
-        crops, local, back = list(images), boxes.copy(), {}
-        for k in np.flatnonzero(np.abs(rolls) > UPRIGHT_ROLL):
-            crops[k], local[k], back[k] = _upright(images[k], boxes[k], float(rolls[k]))
-        pts, scores = self._refine(crops, local)
-        for k, inverse in back.items():
-            pts[k] = pts[k] @ inverse[:, :2].T + inverse[:, 2]
-        return pts, scores
 
 
 def eye_roll(points: np.ndarray) -> float:
@@ -230,30 +305,23 @@ def eye_roll(points: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
 
 
-def _upright_box(points: np.ndarray, roll: float) -> np.ndarray:
-    """The box of the points in the face's upright frame, centred where it lies in the image."""
+def frame_box(points: np.ndarray, roll: float) -> np.ndarray:
+    """The box of the points in a frame turned by ``roll`` degrees (the face's own, for its
+    roll), centred where it lies in the image: what a turned crop is cut from
+    (:meth:`CropEngine.crop`)."""
+    if roll == 0.0:
+        return bounding_box(points).astype(np.float32)
     centre = points.mean(axis=0)
-    to_up = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0)
+    to_up = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(roll), 1.0)
     box = bounding_box(points @ to_up[:, :2].T + to_up[:, 2])
     mid = cv2.invertAffineTransform(to_up) @ np.append((box[:2] + box[2:]) / 2, 1.0)
     half = (box[2:] - box[:2]) / 2
     return np.concatenate([mid - half, mid + half]).astype(np.float32)
 
 
-def _upright(
-    image: np.ndarray, box: np.ndarray, roll: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An upright patch around a tilted face (twice its box), the box in the patch, and the
-    2x3 matrix taking patch pixels back to image pixels."""
-    centre = (box[:2] + box[2:]) / 2
-    side = 2.0 * float(max(box[2] - box[0], box[3] - box[1]))
-    size = max(8, int(np.ceil(side)))
-    to_patch = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll, 1.0)
-    to_patch[:, 2] += size / 2 - centre
-    patch = cv2.warpAffine(image, to_patch, (size, size), flags=cv2.INTER_LINEAR)
-    half = (box[2:] - box[:2]) / 2
-    local = np.concatenate([size / 2 - half, size / 2 + half]).astype(np.float32)
-    return patch, local, cv2.invertAffineTransform(to_patch)
+def _wrap(deg: np.ndarray | float) -> np.ndarray:
+    """Angles in degrees brought into [-180, 180)."""
+    return (np.asarray(deg, np.float64) + 180.0) % 360.0 - 180.0
 
 
 def model_name(model: str | Path | None) -> str:
