@@ -56,7 +56,8 @@ def test_flip_averaging_mirrors_in_crop_units():
 
 
 def test_validation_nme_is_eval_nme(tiny_checkpoint, shared):
-    """Training's per-epoch dev NME and ``synthmarks eval``'s are one number (docs quote both)."""
+    """Training's per-epoch dev NME and ``synthmarks eval --roll none``'s are one number (docs
+    quote both): the engine is the one place both go through."""
     from synthmarks.eval.evaluate import EvalConfig, evaluate
     from synthmarks.models.checkpoint import load_model
     from synthmarks.train import validate
@@ -66,7 +67,8 @@ def test_validation_nme_is_eval_nme(tiny_checkpoint, shared):
     engine = validate.engine_for(model.train(), meta)
     ours = validate.validate(engine, validate.prepare("real", load_dataset(data, limit=24), engine))
     assert model.training  # given back in the mode it came in
-    rep = evaluate(EvalConfig(data, [str(tiny_checkpoint)], limit=24, backend="torch"))
+    cfg = EvalConfig(data, [str(tiny_checkpoint)], limit=24, backend="torch", roll="none")
+    rep = evaluate(cfg)
     theirs = rep["models"][str(tiny_checkpoint)]
     assert ours["nme"] == pytest.approx(theirs["nme"], rel=1e-6)
     assert ours["nme_balanced"] == pytest.approx(theirs["per_pose"]["balanced"]["nme"], rel=1e-6)

@@ -1,0 +1,60 @@
+"""How the default model copes with rolled faces: NME and ms/face at several in-plane rotations.
+
+Each row turns every face of a dataset (image and labels, :meth:`Sample.rotated`) and scores it
+with ``synthmarks eval``'s protocol (ground-truth box), once with ``Landmarker(roll="none")``
+(one pass at the box's orientation, what training validation scores) and once with
+``roll="auto"`` (the quarter-turn search and eye-line re-cut). ms/face is the Landmarker's time
+per face (crops and model passes, not image decoding), on this machine's CPU.
+
+    python benchmarks/bench_roll.py --data ../shared/data/aflw2000-3d-dev
+    python benchmarks/bench_roll.py --data ../shared/data/afw-68pt --angles 0 90 180
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from synthmarks.errors import SynthmarksError
+from synthmarks.eval.evaluate import EvalConfig, evaluate
+
+ANGLES = (0.0, 45.0, 90.0, 135.0, 180.0, 270.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", type=Path, required=True, help="dataset folder (any eval format)")
+    p.add_argument("--model", default="default", help="model spec, as for synthmarks eval")
+    p.add_argument("--angles", type=float, nargs="+", default=list(ANGLES), metavar="DEG")
+    p.add_argument("--rolls", nargs="+", default=["none", "auto"], choices=["none", "auto"])
+    p.add_argument("--limit", type=int, help="use only the first N faces")
+    args = p.parse_args(argv)
+    try:
+        rows = []
+        for deg in args.angles:
+            row = [f"{deg:g}"]
+            for roll in args.rolls:
+                cfg = EvalConfig(
+                    args.data, [args.model], rotate=deg, roll=roll, limit=args.limit, worst=0
+                )
+                res = evaluate(cfg)["models"][args.model]
+                row += [f"{100 * res['nme']:.2f}", f"{1000 / res['images_per_second']:.1f}"]
+            rows.append(row)
+            print("  ".join(row), file=sys.stderr, flush=True)
+    except SynthmarksError as exc:
+        print(f"bench_roll: {exc}", file=sys.stderr)
+        return 2
+    head = ["rotation (deg)"]
+    for roll in args.rolls:
+        head += [f"NME % roll {roll}", f"ms/face roll {roll}"]
+    print(f"{args.data} ({args.model}; NME as synthmarks eval normalises this format)\n")
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
