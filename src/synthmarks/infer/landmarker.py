@@ -218,9 +218,11 @@ class Landmarker:
         scores: np.ndarray,
     ) -> None:
         """Where the first pass is unsure, try the other three quarter turns (one batch for all
-        such faces), then settle between the two most confident turns by a second pass from the
-        box of each one's points (the winner keeps its first-pass points); updates the arrays
-        in place.
+        such faces). A turn at least ``ROLL_SEARCH_CONFIDENCE`` sure is taken, as a first pass
+        that sure would have been; otherwise the two most confident turns are settled by a
+        second pass from the box of each one's points (the winner keeps its first-pass points).
+        The rule is the same whichever turn came first, so a face turned by a quarter gets the
+        answer it gets upright. Updates the arrays in place.
 
         Why the second pass: a hard profile, upright, can be less confident than a wrong turn's
         first pass, but the wrong turn's points do not make a face box the model then agrees
@@ -237,16 +239,22 @@ class Landmarker:
         cand_p = np.concatenate([pts[low, None], p3.reshape(len(low), 3, *p3.shape[1:])], 1)
         cand_s = np.concatenate([scores[low, None], s3.reshape(len(low), 3, -1)], 1)
         cand_a = np.concatenate([angles[low, None], turned.reshape(len(low), 3)], 1)
-        top2 = np.argsort(-cand_s.mean(axis=2), axis=1)[:, :2]  # (F, 2)
-        rows = np.repeat(np.arange(len(low)), 2)
-        cols = top2.reshape(-1)
-        two_a = cand_a[rows, cols]
-        fb = np.stack([frame_box(p, a) for p, a in zip(cand_p[rows, cols], two_a, strict=True)])
-        p2, s2 = self._pass([rgb[low[r]] for r in rows], fb, two_a)
-        c2 = s2.mean(axis=1).reshape(len(low), 2)
+        c1 = cand_s.mean(axis=2)
+        top2 = np.argsort(-c1, axis=1, kind="stable")[:, :2]  # (F, 2)
+        pick = top2[:, 0].copy()
+        # a sure turn is taken as a sure first pass is; only unsure ones get the second pass
+        unsure = np.flatnonzero(c1[np.arange(len(low)), pick] < ROLL_SEARCH_CONFIDENCE)
+        if len(unsure):
+            rows = np.repeat(unsure, 2)
+            cols = top2[unsure].reshape(-1)
+            two_a = cand_a[rows, cols]
+            two_p = cand_p[rows, cols]
+            fb = np.stack([frame_box(p, a) for p, a in zip(two_p, two_a, strict=True)])
+            p2, s2 = self._pass([rgb[low[r]] for r in rows], fb, two_a)
+            c2 = s2.mean(axis=1).reshape(len(unsure), 2)
+            pick[unsure] = top2[unsure, c2.argmax(axis=1)]
         for j, i in enumerate(low):
-            w = int(c2[j].argmax())
-            col = int(top2[j, w])
+            col = int(pick[j])
             if col == 0:
                 continue  # the first pass stands
             # the turn's first pass, from the given box: a face turned by a quarter then gets
