@@ -171,7 +171,8 @@ class Landmarker:
         ``angles`` (the detector's roll, or 0); faces under ``ROLL_SEARCH_CONFIDENCE`` are tried
         at the other three quarter turns in one batch and the surest turn kept
         (:meth:`_search_quarters`); last, a face whose predicted eye line is more than
-        ``UPRIGHT_ROLL`` degrees off its crop's is cut again at that line."""
+        ``UPRIGHT_ROLL`` degrees off its crop's is cut again at that line, and the new answer
+        kept where the model is at least as sure of it."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         if len(rgb) != len(boxes):
             raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
@@ -193,7 +194,11 @@ class Landmarker:
                 fb = np.stack([frame_box(pts[k], eyes[k]) for k in again])
                 p2, s2 = self._pass(sub, fb, eyes[again])
                 p2, s2 = self._repeat(sub, p2, s2, eyes[again], passes)
-                pts[again], scores[again], angles[again] = p2, s2, eyes[again]
+                # a profile's eye line is short and noisy: a re-cut the model is less sure of
+                # than the crop it came from is not taken
+                better = s2.mean(axis=1) >= scores[again].mean(axis=1)
+                k = again[better]
+                pts[k], scores[k], angles[k] = p2[better], s2[better], eyes[k]
         return pts, scores, angles
 
     def _repeat(
