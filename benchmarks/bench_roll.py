@@ -3,8 +3,10 @@
 Each row turns every face of a dataset (image and labels, :meth:`Sample.rotated`) and scores it
 with ``synthmarks eval``'s protocol (ground-truth box), once with ``Landmarker(roll="none")``
 (one pass at the box's orientation, what training validation scores) and once with
-``roll="auto"`` (the quarter-turn search and eye-line re-cut). ms/face is the Landmarker's time
-per face (crops and model passes, not image decoding), on this machine's CPU.
+``roll="auto"`` (the quarter-turn search and eye-line re-cut). "ms/face" is the time per face
+inside ``eval`` (batches of 32: crops, model passes, mapping back; not image decoding);
+``--latency N`` adds the median ``lm.predict(image, box)`` time, one face at a time, over the
+first N faces (the figure an application sees), on this machine's CPU.
 
     python benchmarks/bench_roll.py --data ../shared/data/aflw2000-3d-dev
     python benchmarks/bench_roll.py --data ../shared/data/afw-68pt --angles 0 90 180
@@ -14,12 +16,33 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.eval.evaluate import EvalConfig, evaluate
+from synthmarks.landmarks import bounding_box
 
 ANGLES = (0.0, 45.0, 90.0, 135.0, 180.0, 270.0)
+
+
+def latency(data: Path, model: str, deg: float, roll: str, count: int) -> float:
+    """Median ms of one ``predict(image, box)`` over the first ``count`` faces turned by ``deg``
+    (each face run twice, the first as a warm-up)."""
+    from synthmarks.data.readers import load_dataset
+    from synthmarks.infer.landmarker import Landmarker
+
+    lm = Landmarker(None if model == "default" else model, roll=roll)
+    times = []
+    for s in load_dataset(data, limit=count, rotate=deg):
+        image, box = s.load_image(), bounding_box(s.points[:68])
+        lm.predict(image, box)
+        t0 = time.perf_counter()
+        lm.predict(image, box)
+        times.append(time.perf_counter() - t0)
+    return 1000 * float(np.median(times))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--angles", type=float, nargs="+", default=list(ANGLES), metavar="DEG")
     p.add_argument("--rolls", nargs="+", default=["none", "auto"], choices=["none", "auto"])
     p.add_argument("--limit", type=int, help="use only the first N faces")
+    p.add_argument("--latency", type=int, default=0, metavar="N", help="median predict() ms")
     args = p.parse_args(argv)
     try:
         rows = []
@@ -40,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 res = evaluate(cfg)["models"][args.model]
                 row += [f"{100 * res['nme']:.2f}", f"{1000 / res['images_per_second']:.1f}"]
+                if args.latency:
+                    ms = latency(args.data, args.model, deg, roll, args.latency)
+                    row.append(f"{ms:.2f}")
             rows.append(row)
             print("  ".join(row), file=sys.stderr, flush=True)
     except SynthmarksError as exc:
@@ -48,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     head = ["rotation (deg)"]
     for roll in args.rolls:
         head += [f"NME % roll {roll}", f"ms/face roll {roll}"]
+        head += [f"predict() ms roll {roll}"] if args.latency else []
     print(f"{args.data} ({args.model}; NME as synthmarks eval normalises this format)\n")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
