@@ -6,7 +6,8 @@ with ``synthmarks eval``'s protocol (ground-truth box), once with ``Landmarker(r
 ``roll="auto"`` (the quarter-turn search and eye-line re-cut). "ms/face" is the time per face
 inside ``eval`` (batches of 32: crops, model passes, mapping back; not image decoding);
 ``--latency N`` adds the median ``lm.predict(image, box)`` time, one face at a time, over the
-first N faces (the figure an application sees), on this machine's CPU.
+first N faces (the figure an application sees), on this machine's CPU. ``--detect N`` scores
+the detector path instead (``lm.detect`` on the first N turned images: faces found, NME of those).
 
     python benchmarks/bench_roll.py --data ../shared/data/aflw2000-3d-dev
     python benchmarks/bench_roll.py --data ../shared/data/afw-68pt --angles 0 90 180
@@ -45,6 +46,29 @@ def latency(data: Path, model: str, deg: float, roll: str, count: int) -> float:
     return 1000 * float(np.median(times))
 
 
+def detect_row(data: Path, model: str, deg: float, roll: str, count: int) -> list[str]:
+    """``found/N`` and the NME % of the found faces: ``lm.detect`` on the first ``count`` images
+    turned by ``deg``; a face is found when a returned box holds the centre of its labels."""
+    from synthmarks.data.readers import detect_format, load_dataset
+    from synthmarks.eval.evaluate import DEFAULT_NORM
+    from synthmarks.eval.metrics import nme
+    from synthmarks.infer.landmarker import Landmarker
+
+    lm = Landmarker(None if model == "default" else model, roll=roll)
+    norm = DEFAULT_NORM[detect_format(data)]
+    samples = load_dataset(data, limit=count, rotate=deg)
+    errors = []
+    for s in samples:
+        gt = s.points[:68]
+        cx, cy = gt.mean(axis=0)
+        hits = [f for f in lm.detect(s.load_image()) if f.box[0] < cx < f.box[2]]
+        hits = [f for f in hits if f.box[1] < cy < f.box[3]]
+        if hits:
+            errors.append(nme(hits[0].landmarks[None], gt[None], norm)[0])
+    mean = f"{100 * np.mean(errors):.2f}" if errors else "-"
+    return [f"{len(errors)}/{len(samples)}", mean]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True, help="dataset folder (any eval format)")
@@ -53,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rolls", nargs="+", default=["none", "auto"], choices=["none", "auto"])
     p.add_argument("--limit", type=int, help="use only the first N faces")
     p.add_argument("--latency", type=int, default=0, metavar="N", help="median predict() ms")
+    p.add_argument("--detect", type=int, default=0, metavar="N", help="score lm.detect instead")
     args = p.parse_args(argv)
     try:
         rows = []
         for deg in args.angles:
             row = [f"{deg:g}"]
             for roll in args.rolls:
+                if args.detect:
+                    row += detect_row(args.data, args.model, deg, roll, args.detect)
+                    continue
                 cfg = EvalConfig(
                     args.data, [args.model], rotate=deg, roll=roll, limit=args.limit, worst=0
                 )
@@ -74,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     head = ["rotation (deg)"]
     for roll in args.rolls:
+        if args.detect:
+            head += [f"found roll {roll}", f"NME % of found, roll {roll}"]
+            continue
         head += [f"NME % roll {roll}", f"ms/face roll {roll}"]
         head += [f"predict() ms roll {roll}"] if args.latency else []
     print(f"{args.data} ({args.model}; NME as synthmarks eval normalises this format)\n")
