@@ -180,7 +180,7 @@ class Landmarker:
         if len(rgb) != len(boxes):
             raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
         n = len(boxes)
-        angles = np.zeros(n) if angles is None else np.asarray(angles, np.float64).reshape(n)
+        angles = np.zeros(n) if angles is None else np.array(angles, np.float64).reshape(n)
         if not n:
             empty = np.zeros((0, NUM_POINTS), np.float32)
             return np.zeros((0, NUM_POINTS, 2), np.float32), empty, angles
