@@ -183,3 +183,26 @@ def test_missing_model_file(tmp_path, shared, capsys):
         capsys,
     )
     assert code == 2 and "model file not found" in err
+
+
+def test_eval_rotate_names_the_turn_and_keeps_its_own_folder(shared, tmp_path, capsys, monkeypatch):
+    """``--rotate 90`` scores turned copies, says so in the title and report.json, and by
+    default writes to <data>-rot90 beside (never over) the upright report."""
+    monkeypatch.chdir(tmp_path)
+    data = shared / "data/aflw2000-3d-dev"
+    args = ["eval", "-m", "default", "-d", str(data), "--limit", "8", "--worst", "0"]
+    code, stdout, _ = run_cli(args + ["--rotate", "90", "--roll", "none"], capsys)
+    assert code == 0 and "rotated 90 deg, roll none" in stdout
+    rep = json.loads((tmp_path / "runs/eval/aflw2000-3d-dev-rot90/report.json").read_text())
+    assert rep["rotate_deg"] == 90.0 and rep["roll"] == "none"
+    assert rep["models"]["default"]["nme"] > 0.2  # read on its side: lost
+    code, stdout, _ = run_cli(args + ["--rotate", "90"], capsys)
+    assert code == 0
+    rep = json.loads((tmp_path / "runs/eval/aflw2000-3d-dev-rot90/report.json").read_text())
+    assert rep["roll"] == "auto" and rep["models"]["default"]["nme"] < 0.08
+
+
+def test_eval_rejects_a_bad_roll(shared, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["eval", "-d", str(shared / "data/aflw2000-3d-dev"), "--roll", "maybe"])
+    assert exc.value.code != 0

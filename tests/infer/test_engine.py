@@ -56,7 +56,8 @@ def test_flip_averaging_mirrors_in_crop_units():
 
 
 def test_validation_nme_is_eval_nme(tiny_checkpoint, shared):
-    """Training's per-epoch dev NME and ``synthmarks eval``'s are one number (docs quote both)."""
+    """Training's per-epoch dev NME and ``synthmarks eval --roll none``'s are one number (docs
+    quote both): the engine is the one place both go through."""
     from synthmarks.eval.evaluate import EvalConfig, evaluate
     from synthmarks.models.checkpoint import load_model
     from synthmarks.train import validate
@@ -66,7 +67,8 @@ def test_validation_nme_is_eval_nme(tiny_checkpoint, shared):
     engine = validate.engine_for(model.train(), meta)
     ours = validate.validate(engine, validate.prepare("real", load_dataset(data, limit=24), engine))
     assert model.training  # given back in the mode it came in
-    rep = evaluate(EvalConfig(data, [str(tiny_checkpoint)], limit=24, backend="torch"))
+    cfg = EvalConfig(data, [str(tiny_checkpoint)], limit=24, backend="torch", roll="none")
+    rep = evaluate(cfg)
     theirs = rep["models"][str(tiny_checkpoint)]
     assert ours["nme"] == pytest.approx(theirs["nme"], rel=1e-6)
     assert ours["nme_balanced"] == pytest.approx(theirs["per_pose"]["balanced"]["nme"], rel=1e-6)
@@ -95,3 +97,36 @@ def test_a_checkpoint_runs_in_pytorch_without_export_or_thread_changes(
     assert isinstance(lm.predictor.runner, TorchRunner)
     with pytest.raises(AssertionError, match="exported"):
         Landmarker(tiny_checkpoint, backend="onnx")  # asked for, so it exports
+
+
+class EyeLineRoll:
+    """A runner whose 'head pose' is the roll of the line from the red dot (image-left eye) to the
+    green one as the crop shows it: positive clockwise on screen, AFLW2000-3D's sign."""
+
+    meta = {"input_size": 96, "crop_scale": 1.0}
+
+    def __call__(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = crops.shape[1]
+        pose = np.zeros((len(crops), 3), np.float32)
+        for i, c in enumerate(crops.astype(np.int32)):
+            red = np.unravel_index((c[..., 0] - c[..., 1]).argmax(), (s, s))
+            green = np.unravel_index((c[..., 1] - c[..., 0]).argmax(), (s, s))
+            pose[i, 2] = np.arctan2(green[0] - red[0], green[1] - red[1])
+        return np.full((len(crops), 1, 2), 0.5, np.float32), np.ones((len(crops), 1)), pose
+
+
+@pytest.mark.parametrize("angle", [0.0, 30.0, 90.0, -45.0, 180.0])
+def test_a_turned_crop_gives_the_pose_in_the_image_frame(angle):
+    """The roll a model sees in a crop cut at ``angle`` is turned back into the picture's: the
+    same head gives the same roll whatever the crop, and the sign is AFLW's (clockwise +)."""
+    roll = 30.0  # the eye line, clockwise on screen (y down)
+    image = np.zeros((200, 200, 3), np.uint8)
+    d = 40 * np.array([np.cos(np.radians(roll)), np.sin(np.radians(roll))])
+    for (x, y), colour in (((100, 100) - d, (255, 0, 0)), ((100, 100) + d, (0, 255, 0))):
+        image[int(round(y)) - 1 : int(round(y)) + 2, int(round(x)) - 1 : int(round(x)) + 2] = colour
+    engine = CropEngine(EyeLineRoll())
+    box = np.array([[40.0, 40.0, 160.0, 160.0]], np.float32)
+    _, _, pose = engine.predict_all([image], box, np.array([angle]))
+    assert pose is not None
+    assert pose[0, 2] == pytest.approx(roll, abs=3.0)
+    assert abs(pose[0, 0]) < 1e-3 and abs(pose[0, 1]) < 1e-3

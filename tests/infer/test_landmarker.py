@@ -75,3 +75,26 @@ def test_detect_finds_real_faces(shared):
         for f in faces:
             assert f.landmarks.shape == (68, 2) and 0 <= f.confidence <= 1 and 0 <= f.score <= 1
     assert lm.detect(np.full((240, 320, 3), 127, np.uint8)) == []
+
+
+def test_an_upside_down_face_is_found(shared):
+    """A real face turned 180 degrees (image and labels): ``roll="none"`` reads it upside down,
+    ``roll="auto"`` searches the quarter turns and scores as it does upright."""
+    from synthmarks.eval.metrics import nme
+
+    sample = load_dataset(shared / "data/aflw2000-3d-dev", limit=1)[0]
+    turned = sample.rotated(180)
+    box = bounding_box(turned.points)
+    upright = Landmarker().predict(sample.load_image(), bounding_box(sample.points))
+    auto = Landmarker().predict(turned.load_image(), box)
+    plain = Landmarker(roll="none").predict(turned.load_image(), box)
+    up_err = nme(upright[None], sample.points[None, :68], "box")[0]
+    auto_err = nme(auto[None], turned.points[None, :68], "box")[0]
+    plain_err = nme(plain[None], turned.points[None, :68], "box")[0]
+    assert up_err < 0.08 and plain_err > 0.2
+    assert auto_err == pytest.approx(up_err, abs=0.005)
+
+
+def test_roll_must_be_auto_or_none():
+    with pytest.raises(SynthmarksError, match="roll must be"):
+        Landmarker(roll="sometimes")

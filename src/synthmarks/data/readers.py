@@ -51,12 +51,17 @@ def load_dataset(
     format: str | None = None,
     limit: int | None = None,
     bad: list[tuple[Path, str]] | None = None,
+    rotate: float = 0.0,
 ) -> list[Sample]:
     """Read every labelled face under ``path`` (a folder, searched recursively).
 
     A bad label file raises :class:`SynthmarksError`; if ``bad`` is a list, each bad file is
-    appended to it as (file, message) and left out instead.
+    appended to it as (file, message) and left out instead. ``rotate`` turns every face (image
+    and points) that many degrees counter-clockwise (:meth:`Sample.rotated`): rolled copies of
+    a benchmark without writing any files.
     """
+    if not np.isfinite(rotate):
+        raise SynthmarksError(f"rotate must be a finite angle in degrees, got {rotate}")
     root = Path(path)
     if not root.exists():
         raise SynthmarksError(f"{root}: no such file or directory")
@@ -79,7 +84,7 @@ def load_dataset(
             if bad is None:
                 raise
             bad.append((f, str(exc)))
-    return samples
+    return [s.rotated(rotate) for s in samples] if rotate % 360 else samples
 
 
 def check_labels(sample: Sample, annotation: Path) -> Sample:

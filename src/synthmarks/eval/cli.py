@@ -33,12 +33,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=["auto", "box", "interocular", "interpupil", "diagonal"],
         help="NME normalisation (auto: box for AFLW2000-3D and synthetic, inter-ocular for .pts)",
     )
+    p.add_argument(
+        "--rotate",
+        type=float,
+        metavar="DEG",
+        help="turn every face (image and labels) DEG degrees counter-clockwise first, on a "
+        "grown canvas (quarter turns exact): how the model copes with rolled faces",
+    )
+    p.add_argument(
+        "--roll",
+        choices=["auto", "none"],
+        help="auto (default): find faces at any in-plane rotation; none: one pass at the box's "
+        "orientation (what training validation scores)",
+    )
     p.add_argument("--threshold", type=float, help="failure/AUC threshold as a fraction")
     p.add_argument(
         "--out",
         "-o",
         type=Path,
-        help="folder for report.json, ced.png, worst_*.png (default: runs/eval/<data>)",
+        help="folder for report.json, ced.png, worst_*.png "
+        "(default: runs/eval/<data>, runs/eval/<data>-rotR with --rotate R)",
     )
     p.add_argument("--batch-size", type=int, help="faces per model call (default 32)")
     p.add_argument("--limit", type=int, help="use only the first N faces")
@@ -62,6 +76,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
+def default_out(data: Path, rotate: float | None) -> Path:
+    """runs/eval/<data>, or runs/eval/<data>-rotR for a rotated copy (its own folder, so an
+    upright report is never overwritten by a turned one)."""
+    name = data.resolve().name
+    return Path("runs") / "eval" / (f"{name}-rot{rotate:g}" if rotate else name)
+
+
 def run(args: argparse.Namespace) -> int:
     from synthmarks import config
     from synthmarks.eval.evaluate import EvalConfig, evaluate
@@ -73,13 +94,15 @@ def run(args: argparse.Namespace) -> int:
         "format": args.format,
         "norm": args.norm,
         "threshold": args.threshold,
-        "out": args.out or Path("runs") / "eval" / args.data.resolve().name,
+        "out": args.out or default_out(args.data, args.rotate),
         "batch_size": args.batch_size,
         "limit": args.limit,
         "worst": args.worst,
         "backend": args.backend,
         "jaw": args.jaw,
         "strict": args.strict,
+        "rotate": args.rotate,
+        "roll": args.roll,
     }
     given = {k: v for k, v in flags.items() if v is not None}
     cfg = config.build(EvalConfig, given, overrides=args.overrides)

@@ -20,8 +20,9 @@ from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError, SynthmarksWarning
 from synthmarks.eval import metrics
 from synthmarks.fileio import prepare_out_dir
-from synthmarks.infer.landmarker import BACKENDS
+from synthmarks.infer.landmarker import BACKENDS, ROLLS
 from synthmarks.landmarks import JAWS, NUM_POINTS, bounding_box
+from synthmarks.pose import rotate_pose
 
 #: normalisation that fits each format: box for AFLW2000-3D and synthetic sets (which hold profiles,
 #: where the eye corners nearly meet), inter-ocular for 300-W style .pts.
@@ -52,6 +53,10 @@ class EvalConfig:
     #: jaw convention of the predictions: auto (the dataset's own, DEFAULT_JAW), outline, xray
     jaw: str = "auto"
     strict: bool = False  # stop at the first bad label file instead of skipping and listing it
+    #: turn every face (image and labels) by this many degrees, counter-clockwise: rolled copies
+    rotate: float = 0.0
+    #: the Landmarker's in-plane rotation search: "auto" or "none" (one pass, as training scores)
+    roll: str = "auto"
     #: resamples of the 95 % bootstrap intervals (fixed seed: a report is reproducible)
     bootstrap_resamples: int = metrics.BOOTSTRAP_RESAMPLES
 
@@ -70,6 +75,10 @@ class EvalConfig:
             )
         if self.jaw not in ("auto", *JAWS):
             raise SynthmarksError(f"unknown jaw {self.jaw!r} (auto, {', '.join(JAWS)})")
+        if self.roll not in ROLLS:
+            raise SynthmarksError(f"unknown roll {self.roll!r} ({', '.join(ROLLS)})")
+        if not np.isfinite(self.rotate):
+            raise SynthmarksError(f"rotate must be a finite angle in degrees, got {self.rotate}")
         if self.backend not in BACKENDS:
             raise SynthmarksError(f"unknown backend {self.backend!r} ({', '.join(BACKENDS)})")
         return self
@@ -86,14 +95,15 @@ class ModelResult:
         return len(self.predictions) / max(self.seconds, 1e-9)
 
 
-def load_predictor(spec: str, backend: str = "auto", jaw: str = "xray") -> Any:
+def load_predictor(spec: str, backend: str = "auto", jaw: str = "xray", roll: str = "auto") -> Any:
     """A synthmarks model spec, or the name of a comparison method (dlib, mediapipe).
 
     A ``+flip`` suffix (``default+flip``, ``runs/x/best.pt+flip``) scores the model with
     horizontal-flip test-time averaging, so one run can compare it with the plain model.
     ``jaw`` is the convention asked of a synthmarks model; one without an outline head answers
     with its x-ray jaw, which its ``jaw`` attribute (and the report) states, so the warning
-    Landmarker gives a user is not repeated here.
+    Landmarker gives a user is not repeated here. ``roll`` is the Landmarker's (comparison
+    methods have their own ways, or none).
     """
     if spec in ("dlib", "mediapipe"):
         from synthmarks.eval import baselines
@@ -106,7 +116,7 @@ def load_predictor(spec: str, backend: str = "auto", jaw: str = "xray") -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SynthmarksWarning)
         model = None if base == "default" else base
-        return Landmarker(model, backend=backend, flip_tta=flip, jaw=jaw)
+        return Landmarker(model, backend=backend, flip_tta=flip, jaw=jaw, roll=roll)
 
 
 def run_model(
@@ -171,7 +181,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     if cfg.out is not None:
         prepare_out_dir(cfg.out, "--out")  # before the work, not after it
     bad: list[tuple[Path, str]] | None = None if cfg.strict else []
-    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad)
+    samples = load_dataset(cfg.data, cfg.format, cfg.limit, bad, rotate=cfg.rotate)
     if not samples:
         assert bad
         raise SynthmarksError(f"{cfg.data}: all {len(bad)} label files are bad; first: {bad[0][1]}")
@@ -188,7 +198,7 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
     results: dict[str, Any] = {}
     model_results = []
     for spec in cfg.models:
-        predictor = load_predictor(spec, cfg.backend, jaw)
+        predictor = load_predictor(spec, cfg.backend, jaw, cfg.roll)
         preds, seconds, pose = run_model(predictor, samples, boxes, cfg.batch_size, desc=spec)
         res = ModelResult(spec, preds, seconds, pose)
         model_results.append(res)
@@ -197,12 +207,16 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         used = getattr(predictor, "jaw", "outline")
         results[spec] = scores | {"images_per_second": res.images_per_second(), "jaw": used}
         if pose is not None and true_pose is not None:
-            results[spec]["pose"] = metrics.pose_mae(pose, true_pose)
+            # a turned copy's labels keep the upright pose: turn the predictions back to it
+            upright = np.stack([rotate_pose(p, cfg.rotate) for p in pose]) if cfg.rotate else pose
+            results[spec]["pose"] = metrics.pose_mae(upright, true_pose)
 
     rep = {
         "data": str(cfg.data),
         "format": fmt,
         "count": len(samples),
+        "rotate_deg": float(cfg.rotate),
+        "roll": cfg.roll,
         "skipped": [{"file": str(f), "error": msg} for f, msg in bad or []],
         "norm": norm,
         "threshold": threshold,

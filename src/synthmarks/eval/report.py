@@ -64,8 +64,12 @@ def format_table(rep: dict[str, Any]) -> str:
         for r in rows
     ]
     lines.insert(1, "-" * len(lines[0]))
-    jaw = f", {rep['jaw']} jaw asked" if rep.get("jaw") else ""
-    title = f"{rep['data']}  ({rep['format']}, {rep['count']} faces{jaw})"
+    title = f"{rep['data']}  ({rep['format']}, {rep['count']} faces"
+    if rep.get("jaw"):
+        title += f", {rep['jaw']} jaw asked"
+    if rep.get("rotate_deg"):
+        title += f", rotated {rep['rotate_deg']:g} deg"
+    title += f", roll {rep['roll']})" if "roll" in rep else ")"
     boot = rep.get("bootstrap")
     if boot:
         lines.append(

@@ -21,10 +21,11 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     add_backend_argument(p)
     p.add_argument(
         "--jaw",
-        default="outline",
+        default=None,
         choices=["outline", "xray"],
-        help="jaw points 0-16: the visible face outline (default) or the x-ray jaw line; a model "
-        "without an outline head gives the x-ray jaw and says so",
+        help="jaw points 0-16: the visible face outline or the x-ray jaw line (default: the "
+        "outline where the model has one, else its x-ray jaw); asking a model without an outline "
+        "head for the outline gives the x-ray jaw and says so",
     )
     p.add_argument(
         "--detector",
