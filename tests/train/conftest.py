@@ -47,15 +47,27 @@ def fake_faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_fake_faces(tmp_path_factory.mktemp("fake") / "train", 48)
 
 
-@pytest.fixture()
-def tiny_overrides(fake_faces: Path, tmp_path: Path) -> list[str]:
-    """--set overrides that point configs/tiny.yaml at the fake faces and a temporary run dir."""
+def run_overrides(data: Path, tmp_path: Path) -> list[str]:
+    """--set overrides that point a config at ``data`` and keep its run and cache in ``tmp_path``
+    (no real validation set: the tests' faces are fake)."""
     return [
-        f"data.train={fake_faces}",
+        f"data.train={data}",
         f"log.out_dir={tmp_path / 'runs'}",
         f"data.cache_dir={tmp_path / 'cache'}",
         "data.val_real=null",
     ]
+
+
+@pytest.fixture(scope="session")
+def overrides_for():
+    """:func:`run_overrides`, for test modules (conftest is not imported by name)."""
+    return run_overrides
+
+
+@pytest.fixture()
+def tiny_overrides(fake_faces: Path, tmp_path: Path) -> list[str]:
+    """--set overrides that point configs/tiny.yaml at the fake faces and a temporary run dir."""
+    return run_overrides(fake_faces, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -41,19 +41,10 @@ def heads_faces(tmp_path_factory, fake_faces_writer) -> Path:
     return add_meta(fake_faces_writer(tmp_path_factory.mktemp("heads") / "train", 32))
 
 
-def overrides(data: Path, tmp_path: Path) -> list[str]:
-    return [
-        f"data.train={data}",
-        f"log.out_dir={tmp_path / 'runs'}",
-        f"data.cache_dir={tmp_path / 'cache'}",
-        "data.val_real=null",
-    ]
-
-
 @pytest.fixture(scope="module")
-def heads_checkpoint(heads_faces, tmp_path_factory) -> Path:
+def heads_checkpoint(heads_faces, tmp_path_factory, overrides_for) -> Path:
     tmp = tmp_path_factory.mktemp("run")
-    cfg = load_config(HEADS, overrides(heads_faces, tmp))
+    cfg = load_config(HEADS, overrides_for(heads_faces, tmp))
     train(cfg)
     return tmp / "runs" / "heads_smoke" / "best.pt"
 
@@ -143,15 +134,17 @@ def test_json_and_csv_carry_pose():
     assert (row["pitch"], row["yaw"], row["roll"]) == ("", "", "")  # no pose head: empty
 
 
-def test_sets_without_jaws_are_refused_in_one_line(tmp_path, capsys, fake_faces_writer):
+def test_sets_without_jaws_are_refused_in_one_line(
+    tmp_path, capsys, fake_faces_writer, overrides_for
+):
     old = add_meta(fake_faces_writer(tmp_path / "old", 6), jaws=False)
-    sets = [f"--set={s}" for s in overrides(old, tmp_path)]
+    sets = [f"--set={s}" for s in overrides_for(old, tmp_path)]
     assert main(["train", "--config", str(HEADS), *sets]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--relabel" in err and "no 'jaws'" in err
 
 
-def test_heatmap_model_with_heads_is_a_config_error(heads_faces, tmp_path):
-    sets = overrides(heads_faces, tmp_path) + ["model.name=hourglass2"]
+def test_heatmap_model_with_heads_is_a_config_error(heads_faces, tmp_path, overrides_for):
+    sets = overrides_for(heads_faces, tmp_path) + ["model.name=hourglass2"]
     with pytest.raises(SynthmarksError, match="learns neither"):
         load_config(HEADS, sets)
