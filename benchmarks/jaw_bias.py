@@ -61,7 +61,7 @@ def similarity(src: np.ndarray, dst: np.ndarray, idx: list[int]) -> np.ndarray:
 def model_offsets(samples: list, gts: np.ndarray, spec: str) -> np.ndarray:
     """(N, 17) outward error of the model's jaw points, % of each face's box."""
     boxes = np.stack([bounding_box(g) for g in gts]).astype(np.float32)
-    pred, _ = run_model(load_predictor(spec), samples, boxes, 32, spec)
+    pred = run_model(load_predictor(spec, roll="none"), samples, boxes, 32, spec)[0]
     size = np.array([metrics.box_size(g) for g in gts])[:, None, None]
     d = (pred[:, list(JAW)] - gts[:, list(JAW)]) / size * 100
     return (d * outward(gts)).sum(2)

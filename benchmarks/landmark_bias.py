@@ -64,7 +64,7 @@ def main() -> None:
     samples = load_dataset(args.data, None, None)
     gts = np.stack([s.points[:NUM_POINTS] for s in samples]).astype(np.float32)
     boxes = np.stack([bounding_box(g) for g in gts]).astype(np.float32)
-    pred, _ = run_model(load_predictor(args.model), samples, boxes, 32, args.model)
+    pred = run_model(load_predictor(args.model, roll="none"), samples, boxes, 32, args.model)[0]
     d, bias = offsets(pred, gts)
     print(f"{args.data}: {len(samples)} faces, model {args.model}; box-normalised %")
     print(f"{'region':8s}{'NME':>8s}{'|offset|':>10s}{'NME w/o offset':>16s}{'offset y':>10s}")
