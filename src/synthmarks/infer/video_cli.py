@@ -44,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         boxes=not args.no_box,
         detector_model=args.detector_model,
         jaw=args.jaw,
+        roll=args.roll,
     )
     print(
         f"{stats.frames} frames, {stats.faces / max(stats.frames, 1):.2f} faces/frame, "
