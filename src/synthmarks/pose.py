@@ -62,6 +62,11 @@ def generator_to_aflw(pose_deg: np.ndarray | tuple[float, float, float]) -> np.n
     return aflw_angles(generator_matrix(pose_deg)).astype(np.float32)
 
 
+def wrap(deg: np.ndarray | float) -> np.ndarray:
+    """Angles in degrees brought into [-180, 180)."""
+    return (np.asarray(deg, np.float64) + 180.0) % 360.0 - 180.0
+
+
 def flip_pose(pose_deg: np.ndarray) -> np.ndarray:
     """The pose after mirroring the image left-right: pitch stays, yaw and roll change sign
     (with F = diag(-1, 1, 1): ``F Rx(a) F = Rx(a)``, ``F Ry(b) F = Ry(-b)``,

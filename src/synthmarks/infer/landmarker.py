@@ -20,6 +20,7 @@ from synthmarks.errors import SynthmarksError, SynthmarksWarning
 from synthmarks.infer.engine import CropEngine
 from synthmarks.infer.images import COLORS, to_rgb
 from synthmarks.landmarks import JAWS, NUM_POINTS, OutputLayout, bounding_box
+from synthmarks.pose import wrap
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
@@ -259,7 +260,7 @@ class Landmarker:
                     pose[moved] = sub_pose
         if turns:
             eyes = np.array([eye_roll(p) for p in pts])
-            again = np.flatnonzero(np.abs(_wrap(eyes - angles)) > UPRIGHT_ROLL)
+            again = np.flatnonzero(np.abs(wrap(eyes - angles)) > UPRIGHT_ROLL)
             if len(again):
                 sub = [rgb[k] for k in again]
                 fb = np.stack([frame_box(pts[k], eyes[k]) for k in again])
@@ -342,7 +343,7 @@ class Landmarker:
                 continue  # the first pass stands
             # the turn's first pass, from the given box: a face turned by a quarter then gets
             # exactly the answer it gets upright
-            pts[i], scores[i], angles[i] = cand_p[j, col], cand_s[j, col], _wrap(cand_a[j, col])
+            pts[i], scores[i], angles[i] = cand_p[j, col], cand_s[j, col], wrap(cand_a[j, col])
             if pose is not None and h3 is not None:
                 pose[i] = h3[3 * j + col - 1]
 
@@ -432,11 +433,6 @@ def frame_box(points: np.ndarray, roll: float) -> np.ndarray:
     mid = cv2.invertAffineTransform(to_up) @ np.append((box[:2] + box[2:]) / 2, 1.0)
     half = (box[2:] - box[:2]) / 2
     return np.concatenate([mid - half, mid + half]).astype(np.float32)
-
-
-def _wrap(deg: np.ndarray | float) -> np.ndarray:
-    """Angles in degrees brought into [-180, 180)."""
-    return (np.asarray(deg, np.float64) + 180.0) % 360.0 - 180.0
 
 
 def model_name(model: str | Path | None) -> str:

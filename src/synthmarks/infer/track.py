@@ -18,6 +18,12 @@ from synthmarks.infer.detect import FaceDetector, iou
 from synthmarks.infer.landmarker import MIN_CONFIDENCE, Face, Landmarker
 from synthmarks.infer.smooth import OneEuroConfig, OneEuroFilter
 from synthmarks.landmarks import bounding_box
+from synthmarks.pose import wrap
+
+#: Degrees of head rotation that count as one face size when the pose is smoothed: turning the
+#: head by about this much moves its landmarks by about a face width, so the points' One-Euro
+#: setting (tuned in face sizes per second) smooths the pose as much as the points.
+POSE_SCALE_DEG = 90.0
 
 
 @dataclass
@@ -40,6 +46,9 @@ class Track:
     filter: OneEuroFilter
     smoothed: np.ndarray | None = None
     pose: np.ndarray | None = None  # (pitch, yaw, roll) degrees of the last frame, if predicted
+    pose_filter: OneEuroFilter | None = None
+    #: the last raw pose, unwrapped: a roll crossing +-180 continues instead of jumping by 360
+    pose_unwrapped: np.ndarray | None = None
 
     @property
     def confidence(self) -> float:
@@ -48,6 +57,19 @@ class Track:
     @property
     def box(self) -> np.ndarray:
         return bounding_box(self.points).astype(np.float32)
+
+    def smooth_pose(self, t: float) -> np.ndarray | None:
+        """The pose of the last frame through the track's own One-Euro filter, in degrees."""
+        if self.pose is None:
+            return None
+        raw = np.asarray(self.pose, np.float64)
+        if self.pose_unwrapped is not None:
+            raw = self.pose_unwrapped + wrap(raw - self.pose_unwrapped)
+        self.pose_unwrapped = raw
+        if self.pose_filter is None:
+            self.pose_filter = OneEuroFilter(self.filter.cfg)
+        out = self.pose_filter(raw[None], t, scale=POSE_SCALE_DEG)[0]
+        return wrap(out).astype(np.float32)
 
 
 @dataclass
@@ -94,8 +116,9 @@ class FaceTracker:
             size = float(np.sqrt(np.prod(tr.box[2:] - tr.box[:2])))
             tr.smoothed = tr.filter(tr.points, t, scale=size)
             box = bounding_box(tr.smoothed).astype(np.float32)
+            pose = tr.smooth_pose(t)
             faces.append(
-                TrackedFace(box, tr.score, tr.smoothed, tr.confidence, tr.scores, tr.pose, tr.id)
+                TrackedFace(box, tr.score, tr.smoothed, tr.confidence, tr.scores, pose, tr.id)
             )
         return faces
 
