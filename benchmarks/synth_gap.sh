@@ -19,6 +19,9 @@ declare -A LOOK=(
   [v2_nohdrilight]="--seed 101 --set p_hdri_light=0"
   [v2_nohdribg]="--seed 101 --set p_hdri_background=0"
   [v2_noshadow]="--seed 101 --set p_shadows=0"
+  # the camera before camera_distance_cm (rows measured before 2026-12-02 were all drawn so)
+  [v2_focal]="--seed 101 --set camera_distance_cm=null"
+  [v2_focal_s2]="--seed 102 --set camera_distance_cm=null"
 )
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
