@@ -70,9 +70,10 @@ def wrap(deg: np.ndarray | float) -> np.ndarray:
 def flip_pose(pose_deg: np.ndarray) -> np.ndarray:
     """The pose after mirroring the image left-right: pitch stays, yaw and roll change sign
     (with F = diag(-1, 1, 1): ``F Rx(a) F = Rx(a)``, ``F Ry(b) F = Ry(-b)``,
-    ``F Rz(c) F = Rz(-c)``)."""
-    p, y, r = np.asarray(pose_deg, dtype=np.float64)
-    return np.array([p, -y, -r], dtype=np.float32)
+    ``F Rz(c) F = Rz(-c)``). Any (..., 3) array, in degrees or radians alike."""
+    out = np.array(pose_deg, dtype=np.float32)
+    out[..., 1:] *= -1.0
+    return out
 
 
 def rotate_pose(pose_deg: np.ndarray, angle_deg: float) -> np.ndarray:

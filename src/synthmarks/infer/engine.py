@@ -21,7 +21,7 @@ import numpy as np
 
 from synthmarks.data import crop
 from synthmarks.landmarks import flip_permutation
-from synthmarks.pose import rotate_pose
+from synthmarks.pose import flip_pose, rotate_pose
 
 
 @dataclass
@@ -87,8 +87,8 @@ class CropEngine:
         perm = flip_permutation(pts.shape[1])
         mirrored = pts[b:, perm]
         mirrored[..., 0] = 1.0 - mirrored[..., 0]  # crop units: pixel p <-> (p + 0.5) / S
-        if pose is not None:  # a mirror keeps pitch and negates yaw and roll (synthmarks.pose)
-            pose = (pose[:b] + pose[b:] * np.array([1.0, -1.0, -1.0], np.float32)) / 2
+        if pose is not None:  # the mirrored crops' pose, mirrored back
+            pose = (pose[:b] + flip_pose(pose[b:])) / 2
         scores = np.asarray((scores[:b] + scores[b:, perm]) / 2, np.float32)
         return (pts[:b] + mirrored) / 2, scores, pose
 
