@@ -73,6 +73,25 @@ class InitConfig:
 
 
 @dataclass
+class DistillConfig:
+    """Knowledge distillation: a trained teacher's predictions as a second target.
+
+    The teacher (any checkpoint, usually a larger model trained on the same faces) predicts on
+    the very crop the student sees, after augmentation, and the student's landmark loss becomes
+    ``(1 - weight) * loss(labels) + weight * loss(teacher's points)``, with its own loss function
+    (PIPNet's score and offsets, regression's L1, heatmaps' Gaussians), so any zoo model can be
+    taught by any other. The head pose is distilled the same way where both have a pose head.
+    Why points rather than feature maps: the teacher may be another architecture at another input
+    size; a teacher trained at a larger input sees the student's crop resized to it.
+    """
+
+    #: the teacher checkpoint (.pt); None: no distillation
+    teacher: str | None = None
+    #: share of the loss taken against the teacher instead of the labels
+    weight: float = 0.5
+
+
+@dataclass
 class DataConfig:
     """Where the faces come from and how they are cropped and loaded."""
 
@@ -155,6 +174,7 @@ class TrainConfig:
     seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     init: InitConfig = field(default_factory=InitConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -204,6 +224,8 @@ class TrainConfig:
             errs.append("init.prune_ratio: prunes a trained model; set init.checkpoint")
         elif self.init.prune_ratio and entry is not None and not entry.prunable:
             errs.append(f"init.prune_ratio: {m.name} cannot be channel-pruned")
+        if not 0 <= self.distill.weight <= 1:
+            errs.append("distill.weight: must be in [0, 1]")
         if not 0 <= d.val_fraction < 1:
             errs.append("data.val_fraction: must be in [0, 1)")
         if d.crop_scale <= 0.5:

@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -85,7 +86,8 @@ class Trainer:
                 f"{resume}: has no optimiser state to resume from (resume from a run's last.pt)"
             )
 
-        train, self.val_samples = self._load_samples()
+        self.teacher = self._load_teacher()  # before the data: a teacher that cannot teach
+        train, self.val_samples = self._load_samples()  # this student fails fast
         self.model = self._build_model(train).to(self.device)
         if cfg.runtime.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -230,6 +232,36 @@ class Trainer:
                 )
         return model.train()
 
+    def _load_teacher(self) -> torch.nn.Module | None:
+        """distill.teacher's model, frozen, in eval mode; it must predict every point the
+        student learns (the outline jaw too, where the student has one)."""
+        path = self.cfg.distill.teacher
+        if not path:
+            return None
+        teacher, meta = load_model(_path(path, "distill.teacher"))
+        scale = meta.get("crop_scale")
+        if scale is not None and abs(scale - self.cfg.data.crop_scale) > 1e-6:
+            raise SynthmarksError(
+                f"distill.teacher: {path} was trained on crops of scale {scale:g}, the student's "
+                f"are {self.cfg.data.crop_scale:g}: its points would not fit them"
+            )
+        mine, theirs = self.cfg.model.layout, teacher.layout
+        if theirs.landmarks != mine.landmarks or (mine.outline_jaw and not theirs.outline_jaw):
+            raise SynthmarksError(
+                f"distill.teacher: {path} predicts {theirs.landmarks} points"
+                f"{' and the outline jaw' if theirs.outline_jaw else ''}; the student learns "
+                f"{mine.landmarks}{' and the outline jaw' if mine.outline_jaw else ''}"
+            )
+        teacher.requires_grad_(False)
+        if self.main:
+            pose = " and pose" if mine.pose and theirs.pose else ""
+            tqdm.write(
+                f"distill: {path} ({teacher.config.get('name')}, {teacher.input_size} px) teaches "
+                f"the points{pose}, weight {self.cfg.distill.weight:g}"
+            )
+        memory = torch.channels_last if self.cfg.runtime.channels_last else torch.contiguous_format
+        return teacher.to(self.device, memory_format=memory)
+
     def _loader(self, train: list[Sample]) -> tuple[DataLoader, EpochSampler]:
         cfg, d = self.cfg, self.cfg.data
         size = cfg.model.input_size
@@ -364,8 +396,16 @@ class Trainer:
             out = self.forward(x)
         out = {k: v.float() for k, v in out.items()}
         loss, parts = self.model.loss(out, target, vis)
+        taught_points, taught_pose = self._teach(x) if self.teacher is not None else (None, None)
+        w = self.cfg.distill.weight
+        if taught_points is not None:  # the same loss against the teacher's points
+            taught, _ = self.model.loss(out, taught_points, vis)
+            loss = (1 - w) * loss + w * taught
+            parts = {**parts, "distill": float(taught.detach())}
         if "pose" in out:  # landmark loss over all points + pose_weight * pose loss
             pose_value = losses.pose_loss(out["pose"], batch["pose"].to(self.device))
+            if taught_pose is not None:
+                pose_value = (1 - w) * pose_value + w * losses.pose_loss(out["pose"], taught_pose)
             loss = loss + self.cfg.model.pose_weight * pose_value
             parts = {**parts, "pose": float(pose_value.detach())}
         value = float(loss.detach())
@@ -382,6 +422,19 @@ class Trainer:
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return value, {k: float(v) for k, v in parts.items()}
+
+    @torch.no_grad()
+    def _teach(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The teacher's points on the student's input batch (resized to the teacher's input),
+        cut to the student's outputs, and its pose where both models have a pose head."""
+        size = self.teacher.input_size
+        if x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True)
+        amp = self.amp_dtype is not None
+        with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=amp):
+            points, _, pose = self.teacher.predict_all(x)
+        points = points[:, : self.cfg.model.layout.num_points].float()
+        return points, pose.float() if pose is not None and self.cfg.model.pose else None
 
     def _open_log(self) -> RunLog | None:
         """Rank 0's run log (CSV, TensorBoard) and config.yaml; None on the other ranks."""
