@@ -101,6 +101,18 @@ def test_released_model_gives_the_xray_jaw_and_warns_only_when_asked_for_the_out
         Landmarker(backend="torch", jaw="chin")
 
 
+def test_training_validation_scores_the_outline_jaw_and_the_pose(heads_checkpoint):
+    """Each epoch's row scores the outline head against the hold-out's outline jaw and the pose
+    head in degrees (the fake poses span +-30 deg: a radian figure would be under 1)."""
+    import csv
+
+    rows = list(csv.DictReader((heads_checkpoint.parent / "log.csv").open()))
+    last = rows[-1]
+    outline, xray = float(last["val_synth_nme_outline"]), float(last["val_synth_nme"])
+    assert np.isfinite(outline) and outline != xray
+    assert 1.0 < float(last["val_synth_pose_mae"]) < 60.0
+
+
 def test_eval_reports_jaw_and_pose(heads_checkpoint, heads_faces, tmp_path):
     from synthmarks.eval.evaluate import EvalConfig, evaluate
 

@@ -34,9 +34,10 @@ from synthmarks.data.dataset import (
     mean_target,
     with_outputs,
 )
-from synthmarks.data.readers import load_dataset
+from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.errors import SynthmarksError
+from synthmarks.eval.evaluate import DEFAULT_JAW
 from synthmarks.fileio import write_json, write_text
 from synthmarks.infer.runtime import to_model_input
 from synthmarks.models import INPUT_MEAN, INPUT_STD, ZOO, build_model, losses
@@ -311,8 +312,10 @@ class Trainer:
         if self.val_samples:
             sets.append(validate.prepare("synth", self.val_samples, self.val_engine))
         if d.val_real:
-            real = load_dataset(_path(d.val_real, "data.val_real"), d.val_real_format)
-            sets.append(validate.prepare("real", real, self.val_engine))
+            path = _path(d.val_real, "data.val_real")
+            real = load_dataset(path, d.val_real_format)
+            outline = DEFAULT_JAW[d.val_real_format or detect_format(path)] == "outline"
+            sets.append(validate.prepare("real", real, self.val_engine, outline))
         return sets
 
     def _restore(self, ts: dict[str, Any]) -> None:
@@ -519,7 +522,11 @@ class Trainer:
             if improved:
                 self._save(self.run_dir / "best.pt", val, full=False)
             self._save(self.run_dir / "last.pt", val, full=True)
-            shown = ", ".join(f"{k} {100 * v:.2f} %" for k, v in val.items() if k.endswith("_nme"))
+            shown = ", ".join(
+                f"{k} {v:.2f} deg" if k.endswith("_pose_mae") else f"{k} {100 * v:.2f} %"
+                for k, v in val.items()
+                if k.endswith(("_nme", "_nme_outline", "_pose_mae"))
+            )
             tqdm.write(
                 f"epoch {self.epoch}/{cfg.schedule.epochs}: loss "
                 f"{train_stats['loss']:.4f}, {train_stats['img_per_s']:.0f} img/s"
