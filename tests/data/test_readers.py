@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -106,3 +107,16 @@ def test_missing_and_empty_folders(tmp_path):
     with pytest.raises(SynthmarksError, match="unknown format"):
         (tmp_path / "x.pts").write_text("")
         load_dataset(tmp_path, format="coco")
+
+
+def test_start_and_limit_take_a_slice_in_file_name_order(tmp_path):
+    """Rows of an experiment take disjoint slices of one seeded set (data.start, data.limit):
+    the slice is by file name, so faces 10,000-19,999 are the same files on every machine."""
+    for i in (3, 0, 4, 1, 2):  # written out of order
+        write_pts(tmp_path / f"{i:06d}.pts", 68)
+        cv2.imwrite(str(tmp_path / f"{i:06d}.png"), np.zeros((90, 90, 3), np.uint8))
+    names = [s.name for s in load_dataset(tmp_path, start=1, limit=3)]
+    assert names == ["000001", "000002", "000003"]
+    assert [s.name for s in load_dataset(tmp_path, start=3)] == ["000003", "000004"]
+    with pytest.raises(SynthmarksError, match="no annotation files from number 5 on"):
+        load_dataset(tmp_path, start=5)

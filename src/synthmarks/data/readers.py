@@ -52,8 +52,10 @@ def load_dataset(
     limit: int | None = None,
     bad: list[tuple[Path, str]] | None = None,
     rotate: float = 0.0,
+    start: int = 0,
 ) -> list[Sample]:
-    """Read every labelled face under ``path`` (a folder, searched recursively).
+    """Read every labelled face under ``path`` (a folder, searched recursively), in file-name
+    order; ``start`` and ``limit`` take the slice ``[start, start + limit)`` of that order.
 
     A bad label file raises :class:`SynthmarksError`; if ``bad`` is a list, each bad file is
     appended to it as (file, message) and left out instead. ``rotate`` turns every face (image
@@ -74,8 +76,9 @@ def load_dataset(
     files = sorted(root.rglob(pattern))
     if not files:
         raise SynthmarksError(f"{root}: no {pattern} annotation files for format {fmt!r}")
-    if limit is not None:
-        files = files[:limit]
+    files = files[start:] if limit is None else files[start : start + limit]
+    if not files:
+        raise SynthmarksError(f"{root}: no annotation files from number {start} on")
     samples = []
     for f in files:
         try:

@@ -97,7 +97,10 @@ class DataConfig:
 
     train: str = "data/synth/train"
     format: str | None = None  # None: detect from the files
-    limit: int | None = None  # use only the first N training samples
+    #: skip the first N samples: disjoint slices of one large seeded set (faces 10,000-19,999
+    #: as a second row beside 0-9,999) without rendering or copying another set
+    start: int = 0
+    limit: int | None = None  # use only N training samples (from ``start``)
     #: synthetic validation: a separate folder, else a seeded hold-out fraction of ``train``
     val: str | None = None
     val_fraction: float = 0.05
@@ -226,6 +229,8 @@ class TrainConfig:
             errs.append(f"init.prune_ratio: {m.name} cannot be channel-pruned")
         if not 0 <= self.distill.weight <= 1:
             errs.append("distill.weight: must be in [0, 1]")
+        if d.start < 0 or (d.limit is not None and d.limit < 1):
+            errs.append("data.start must be >= 0 and data.limit >= 1")
         if not 0 <= d.val_fraction < 1:
             errs.append("data.val_fraction: must be in [0, 1)")
         if d.crop_scale <= 0.5:

@@ -144,7 +144,7 @@ class Trainer:
 
     def _load_samples(self) -> tuple[list[Sample], list[Sample]]:
         d = self.cfg.data
-        samples = load_dataset(_path(d.train, "data.train"), d.format, d.limit)
+        samples = load_dataset(_path(d.train, "data.train"), d.format, d.limit, start=d.start)
         n = self.cfg.model.num_points
         short = [s for s in samples if len(s.points) < n]
         if short:
