@@ -209,6 +209,19 @@ def test_card_classes_and_hair_hides_the_points_under_it(worker):
     assert hairy >= 1, "no hair style covered any inner point: the hidden-point check never ran"
 
 
+def test_a_textured_iris_takes_the_sampled_iris_colour(worker):
+    """Iris textures give structure, the sampled colour (brown in most faces) gives the colour:
+    used as they are, seven of the eight (blue, green, grey) made most eyes pale."""
+    eyes = []
+    for colour in ([0.12, 0.06, 0.03], [0.22, 0.33, 0.45]):  # dark brown, blue
+        p = frontal(worker)
+        p["eyes"]["iris_colour"] = colour
+        s = worker.make(p)
+        eyes.append(s.image[np.isin(s.seg, (3, 4))].astype(float).mean(0))  # RGB
+    brown, blue = eyes
+    assert blue[2] - brown[2] > 10 and brown[0] / brown[2] > blue[0] / blue[2], (brown, blue)
+
+
 def test_v2_samples_are_pure_functions_of_their_parameters(worker):
     p = worker.params(9, 4)
     assert p == worker.params(9, 4) and p["v2"]["skin"] in worker.appearance.skins.names + [None]

@@ -395,6 +395,28 @@ def test_resume_refuses_another_config(reference_run, face_model):
         )
 
 
+def test_a_folder_never_mixes_two_revisions_of_the_photoreal_look(tmp_path):
+    """A v2-look folder recorded before revisions were kept is revision 1: this code (which
+    colours irises and shifts skin tones differently) refuses to add faces to it, and a relabel
+    of it keeps its revision; a v1-look record of the same age resumes."""
+    from synthmarks.synth.generate import LOOK_REVISION, RUN_FILE, check_run_file
+    from synthmarks.synth.sampling import SynthConfig
+
+    v2, v1 = SynthConfig(size=SIZE), SynthConfig(look="v1", size=SIZE)
+    for name, cfg in (("v2", v2), ("v1", v1)):
+        (tmp_path / name).mkdir()
+        old = {"seed": 3, "config": cfg.to_json(), "version": "0.1.0"}  # no look_revision
+        (tmp_path / name / RUN_FILE).write_text(json.dumps(old))
+    with pytest.raises(SynthmarksError, match=r"earlier revision of the photoreal look \(1, "):
+        check_run_file(tmp_path / "v2", 3, v2)
+    check_run_file(tmp_path / "v1", 3, v1)  # the v1 look did not change
+    check_run_file(tmp_path / "v2", 3, v2, look_revision=1)  # e.g. a relabel of those faces
+    assert json.loads((tmp_path / "v2" / RUN_FILE).read_text())["look_revision"] == 1
+    (tmp_path / "new").mkdir()
+    check_run_file(tmp_path / "new", 3, v2)
+    assert json.loads((tmp_path / "new" / RUN_FILE).read_text())["look_revision"] == LOOK_REVISION
+
+
 def test_flips_and_crops_keep_labels_attached(reference_run):
     from synthmarks.data.crop import apply, crop_matrix, warp
     from synthmarks.data.readers import load_dataset

@@ -30,10 +30,19 @@ IRIS_RADIUS_TEX = 0.11
 
 @dataclass
 class Iris:
+    """A MakeHuman eye texture. The renderer takes its structure (fibres, crypts, the darker
+    limbal ring, the pupil) as luminance relative to ``luminance`` and colours it with the
+    sample's iris colour, drawn at population frequencies (mostly brown): seven of the eight
+    textures are blue, green or grey, and used as they are they gave most faces pale, glowing
+    eyes. Its whitish sclera is replaced by the procedural one as well."""
+
     name: str
     rgba: np.ndarray  # (S, S, 4) uint8
     centre: tuple[float, float]  # pupil centre in OpenGL texture coordinates (v up)
     radius: float = IRIS_RADIUS_TEX  # iris radius in texture coordinates
+    #: mean linear luminance of the iris ring (pupil excluded): the level that maps to the
+    #: sample's iris colour
+    luminance: float = 1.0
 
 
 def _iris(path: Path) -> Iris:
@@ -49,7 +58,14 @@ def _iris(path: Path) -> Iris:
     cx, cy = xs.mean() + w // 2, ys.mean()
     small = cv2.resize(rgb, (512, 512), interpolation=cv2.INTER_AREA)
     rgba = np.dstack([small, np.full((512, 512), 255, np.uint8)])
-    return Iris(path.stem.replace("_eye", ""), rgba, ((cx + 0.5) / w, 1 - (cy + 0.5) / h))
+    # the ring between pupil and limbus, in the linear light the shader works in
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(xx - cx, yy - cy) / (IRIS_RADIUS_TEX * w)
+    ring = (r > 0.45) & (r < 0.9)
+    linear = (rgb[ring].astype(np.float64) / 255.0) ** 2.2
+    lum = float((linear @ np.array([0.2126, 0.7152, 0.0722])).mean())
+    centre = ((cx + 0.5) / w, 1 - (cy + 0.5) / h)
+    return Iris(path.stem.replace("_eye", ""), rgba, centre, luminance=lum)
 
 
 @dataclass

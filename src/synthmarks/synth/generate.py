@@ -257,13 +257,34 @@ def clean_partial(out_dir: Path, partial: Iterable[int], shard: Shard = WHOLE) -
 #: join it) with its assets found elsewhere.
 _WHERE_KEYS = ("assets",)
 
+#: Revision of the photoreal look's code, kept in the run record: a folder never mixes faces of
+#: two revisions (records without it are revision 1). 2: iris textures coloured at population
+#: frequencies, procedural sclera; skin tone shifts with diffusion-compressed melanin ratios.
+LOOK_REVISION = 2
 
-def check_run_file(out_dir: Path, seed: int, cfg: SynthConfig, note: dict | None = None) -> None:
-    """Refuse a folder whose run record has another seed or config; else (re)write the record
-    (with ``note``, which is not compared). Render and relabel both follow this rule, so a
-    folder never holds samples of two settings."""
+
+def recorded_revision(record: dict) -> int | None:
+    """The look revision of a run record's faces: None for the v1 look (it did not change), 1 for
+    photoreal faces recorded before revisions were."""
+    if record["config"].get("look", "v1") == "v1":
+        return None
+    return record.get("look_revision", 1)
+
+
+def check_run_file(
+    out_dir: Path,
+    seed: int,
+    cfg: SynthConfig,
+    note: dict | None = None,
+    look_revision: int | None = LOOK_REVISION,
+) -> None:
+    """Refuse a folder whose run record has another seed, config or look revision; else
+    (re)write the record (with ``note``, which is not compared). Render and relabel both follow
+    this rule, so a folder never holds samples of two settings. ``look_revision``: that of the
+    faces written (relabel passes its source's)."""
     config = {k: v for k, v in cfg.to_json().items() if k not in _WHERE_KEYS}
-    run = {"seed": int(seed), "config": config}
+    revision = None if config.get("look") == "v1" else look_revision
+    run = {"seed": int(seed), "config": config, "look_revision": revision}
     path = out_dir / RUN_FILE
     if path.exists():
         try:
@@ -277,6 +298,13 @@ def check_run_file(out_dir: Path, seed: int, cfg: SynthConfig, note: dict | None
                 for k, v in SynthConfig.from_json(old["config"]).to_json().items()
                 if k not in _WHERE_KEYS
             }
+            old["look_revision"] = recorded_revision(old)
+        if old is not None and old.get("look_revision") != run["look_revision"]:
+            raise SynthmarksError(
+                f"{out_dir} holds faces of an earlier revision of the photoreal look "
+                f"({old.get('look_revision')}, this code draws {run['look_revision']}); "
+                "render into a new --out folder"
+            )
         if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
             raise SynthmarksError(
                 f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "

@@ -24,7 +24,14 @@ import numpy as np
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import atomic_path, prepare_out_dir, same_file, write_json, write_text
-from synthmarks.synth.generate import RUN_FILE, check_run_file, clean_partial, find_damaged, scan
+from synthmarks.synth.generate import (
+    RUN_FILE,
+    check_run_file,
+    clean_partial,
+    find_damaged,
+    recorded_revision,
+    scan,
+)
 from synthmarks.synth.lock import WHOLE, FolderLock
 
 #: a moved point further than this from its source label counts as moved (pixels)
@@ -66,7 +73,8 @@ def relabel(
     conventions = {"jaw_convention": jaw_convention, "brow_convention": brow_convention}
     cfg = SynthConfig.from_json({**run["config"], **conventions})
     with FolderLock(dst, WHOLE, "relabel"):
-        check_run_file(dst, run["seed"], cfg, {"relabelled_from": str(src), **conventions})
+        note = {"relabelled_from": str(src), **conventions}
+        check_run_file(dst, run["seed"], cfg, note, recorded_revision(run))
         done, _ = scan(src)
         if count is not None:
             done = {i for i in done if i < count}

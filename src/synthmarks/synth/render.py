@@ -273,7 +273,7 @@ uniform float pupil;
 uniform int iris_tex_on;
 uniform sampler2D tex_iris;
 uniform vec2 iris_centre;
-uniform float iris_scale;
+uniform float iris_scale, iris_tex_lum;
 void main() {
     vec3 V;
     vec3 N = view_normal(V);
@@ -289,8 +289,11 @@ void main() {
     vec3 albedo = r < pupil ? vec3(0.012)
         : (r < 1.0 ? iris : mix(iris * 0.5, sclera, smoothstep(1.0, 1.12, r)));
     if (iris_tex_on == 1) {
+        // the texture's structure in the sample's iris colour (appearance.Iris); its pupil,
+        // near black, stays dark; the procedural sclera beyond the limbus
         vec3 t = pow(texture(tex_iris, iris_centre + d * iris_scale).rgb, vec3(2.2));
-        albedo = mix(t, sclera, smoothstep(1.3, 1.8, r));
+        vec3 textured = iris_col * (dot(t, vec3(0.2126, 0.7152, 0.0722)) / iris_tex_lum);
+        albedo = mix(textured, sclera, smoothstep(1.0, 1.12, r));
     }
     float ao = mix(0.85, 0.55, smoothstep(1.8, 3.5, r));
     emit(shade(albedo, N, V, 0.6, 300.0, ao, vec3(0.0)) * mix(1.0, ao, 0.5), cls_eye());
@@ -840,6 +843,7 @@ class Renderer:
             "bump": 0.0,
             "iris_centre": (0.5, 0.5),
             "iris_scale": 1.0,
+            "iris_tex_lum": 1.0,
         }
         self.stand_in.use(UNIT_SKIN)
         self.stand_in.use(UNIT_IRIS)
@@ -866,7 +870,10 @@ class Renderer:
         if lk.get("iris") is not None:
             iris = app.irises[index["irises"][lk["iris"]]]
             off.update(
-                iris_tex_on=1, iris_centre=iris.centre, iris_scale=iris.radius / CORNEA_IRIS_UV
+                iris_tex_on=1,
+                iris_centre=iris.centre,
+                iris_scale=iris.radius / CORNEA_IRIS_UV,
+                iris_tex_lum=iris.luminance,
             )
             self.iris_tex[index["irises"][lk["iris"]]].use(UNIT_IRIS)
         return off
