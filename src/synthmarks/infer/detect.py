@@ -215,55 +215,52 @@ class FaceDetector:
         config's), largest first. With ``turns`` the image's quarter-turned copies are searched
         too and each face is kept once, from the copy that scores it best (:func:`nms`)."""
         threshold = self.cfg.min_score if min_score is None else min_score
-        found = self._found(image_rgb, threshold)
-        if self.cfg.turns:
-            h, w = image_rgb.shape[:2]
-            floor = max(threshold, self.cfg.turn_min_score)
-            for turn in (90.0, 180.0, 270.0):
-                seen = self._found(rotate_image(image_rgb, turn), floor)
-                found += _turned_back([d for d in seen if d.score >= floor], turn, w, h)
-        kept = [d for d in nms(found) if d.score >= threshold]
-        return sorted(kept, key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
-
-    def _found(self, image_rgb: np.ndarray, threshold: float) -> list[Detection]:
-        """Every detection of one image, scored, before non-maximum suppression."""
         scale = min(1.0, self.work_size / max(image_rgb.shape[:2]))
         small = (
             cv2.resize(image_rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
             if scale < 1
             else image_rgb
         )
+        found = self._found(small, threshold)
+        if self.cfg.turns:  # the small image turned: a full-size photo is slow to turn
+            h, w = small.shape[:2]
+            floor = max(threshold, self.cfg.turn_min_score)
+            for turn in (90.0, 180.0, 270.0):
+                seen = self._found(rotate_image(small, turn), floor)
+                found += _turned_back([d for d in seen if d.score >= floor], turn, w, h)
+        kept = [_scaled(d, scale) for d in nms(found) if d.score >= threshold]
+        return sorted(kept, key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
+
+    def _found(self, small: np.ndarray, threshold: float) -> list[Detection]:
+        """Every detection of an image at work size, scored, in its pixels, before non-maximum
+        suppression."""
         if self._yunet is not None:
-            found = self._scored(self._run_yunet(small), scale)
-        else:
-            gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-            found = self._scored(
-                self._run_hog(gray)
-                if self._hog is not None
-                else self._cascade(self._frontal, gray, "haar-frontal"),
-                scale,
-            )
-            if self.cfg.profile_fallback and not any(d.score >= threshold for d in found):
-                found += self._scored(self._profiles(gray), scale)
+            return self._scored(self._run_yunet(small))
+        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        found = self._scored(
+            self._run_hog(gray)
+            if self._hog is not None
+            else self._cascade(self._frontal, gray, "haar-frontal")
+        )
+        if self.cfg.profile_fallback and not any(d.score >= threshold for d in found):
+            found += self._scored(self._profiles(gray))
         return found
 
     def profiles(self, image_rgb: np.ndarray) -> list[Detection]:
         """The profile cascade alone, both ways round, scored, none dropped (for calibration)."""
         scale = min(1.0, self.work_size / max(image_rgb.shape[:2]))
         small = cv2.resize(image_rgb, None, fx=scale, fy=scale) if scale < 1 else image_rgb
-        return self._scored(self._profiles(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)), scale)
+        found = self._scored(self._profiles(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)))
+        return [_scaled(d, scale) for d in found]
 
     def _profiles(self, gray: np.ndarray) -> list[Detection]:
         return self._cascade(self._profile, gray, "haar-profile") + self._cascade(
             self._profile, gray[:, ::-1], "haar-profile", mirrored=True
         )
 
-    def _scored(self, found: list[Detection], scale: float) -> list[Detection]:
-        """Detections in image pixels, with their face scores (see CALIBRATION)."""
+    def _scored(self, found: list[Detection]) -> list[Detection]:
+        """Detections with their face scores (see CALIBRATION)."""
         for d in found:
-            d.box /= scale
-            if d.keypoints is not None:
-                d.keypoints /= scale
             a, b = self.cfg.calibration[d.source]
             d.score = float(1 / (1 + math.exp(-(a * d.raw_score + b))))
         return found
@@ -315,6 +312,14 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     inter = ix * iy
     union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def _scaled(d: Detection, scale: float) -> Detection:
+    """A detection of an image shrunk by ``scale``, in the image's pixels."""
+    d.box /= scale
+    if d.keypoints is not None:
+        d.keypoints /= scale
+    return d
 
 
 def _moved_box(box: np.ndarray, matrix: np.ndarray) -> np.ndarray:
