@@ -135,7 +135,9 @@ class DetectorConfig:
     #: in-plane rotation")
     turns: bool = False
     #: the face score a detection of a turned copy needs (at least ``min_score``): three more
-    #: looks at an image are three more chances of a false face
+    #: looks at an image are three more chances of a false face. In turned copies, the 60 dev
+    #: photos' faces scored 0.95 or more, the face-free images' false ones 0.55-0.76
+    #: (docs/experiments.md, "Photos, through the detector")
     turn_min_score: float = 0.8
     calibration: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(CALIBRATION))
     raw_floor: dict[str, float] = field(default_factory=lambda: dict(RAW_FLOOR))

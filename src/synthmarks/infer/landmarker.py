@@ -88,7 +88,7 @@ class Landmarker:
     (:meth:`_locate`); ``roll="none"`` is one pass at the box's (or detector's) orientation.
     ``detect_turns`` also runs :meth:`detect`'s face detector on the image turned by 90, 180
     and 270 degrees (:attr:`DetectorConfig.turns`), which finds far more faces on their side or
-    upside down for 4x the detector time; the default, None, is on with ``roll="auto"``.
+    upside down for 4-5x the detector time; the default, None, is on with ``roll="auto"``.
     """
 
     def __init__(
