@@ -7,7 +7,8 @@ with ``synthmarks eval``'s protocol (ground-truth box), once with ``Landmarker(r
 inside ``eval`` (batches of 32: crops, model passes, mapping back; not image decoding);
 ``--latency N`` adds the median ``lm.predict(image, box)`` time, one face at a time, over the
 first N faces (the figure an application sees), on this machine's CPU. ``--detect N`` scores
-the detector path instead (``lm.detect`` on the first N turned images: faces found, NME of those).
+the detector path instead (``lm.detect`` on the first N turned images: faces found, NME of those);
+``--no-turns`` runs it without the detector's quarter-turned copies (``detect_turns=False``).
 
     python benchmarks/bench_roll.py --data ../shared/data/aflw2000-3d-dev
     python benchmarks/bench_roll.py --data ../shared/data/afw-68pt --angles 0 90 180
@@ -46,7 +47,9 @@ def latency(data: Path, model: str, deg: float, roll: str, count: int) -> float:
     return 1000 * float(np.median(times))
 
 
-def detect_row(data: Path, model: str, deg: float, roll: str, count: int) -> list[str]:
+def detect_row(
+    data: Path, model: str, deg: float, roll: str, count: int, turns: bool = True
+) -> list[str]:
     """``found/N`` and the NME % of the found faces: ``lm.detect`` on the first ``count`` images
     turned by ``deg``; a face is found when a returned box holds the centre of its labels."""
     from synthmarks.data.readers import detect_format, load_dataset
@@ -54,7 +57,9 @@ def detect_row(data: Path, model: str, deg: float, roll: str, count: int) -> lis
     from synthmarks.eval.metrics import nme
     from synthmarks.infer.landmarker import Landmarker
 
-    lm = Landmarker(None if model == "default" else model, roll=roll)
+    lm = Landmarker(
+        None if model == "default" else model, roll=roll, detect_turns=None if turns else False
+    )
     norm = DEFAULT_NORM[detect_format(data)]
     samples = load_dataset(data, limit=count, rotate=deg)
     errors = []
@@ -78,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, help="use only the first N faces")
     p.add_argument("--latency", type=int, default=0, metavar="N", help="median predict() ms")
     p.add_argument("--detect", type=int, default=0, metavar="N", help="score lm.detect instead")
+    p.add_argument("--no-turns", action="store_true", help="--detect without turned copies")
     args = p.parse_args(argv)
     try:
         rows = []
@@ -85,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             row = [f"{deg:g}"]
             for roll in args.rolls:
                 if args.detect:
-                    row += detect_row(args.data, args.model, deg, roll, args.detect)
+                    row += detect_row(
+                        args.data, args.model, deg, roll, args.detect, not args.no_turns
+                    )
                     continue
                 cfg = EvalConfig(
                     args.data, [args.model], rotate=deg, roll=roll, limit=args.limit, worst=0

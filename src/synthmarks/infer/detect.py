@@ -18,12 +18,17 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
 
 from synthmarks import locate
+from synthmarks.data import crop
+from synthmarks.data.sample import rotate_image, rotated_size, rotation_matrix
 from synthmarks.errors import SynthmarksError
+from synthmarks.landmarks import bounding_box
+from synthmarks.pose import wrap
 
 METHODS = ("auto", "yunet", "dlib", "haar")
 
@@ -67,36 +72,49 @@ BOX_MAP: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {
 class Detection:
     """A face box in image pixels (x0, y0, x1, y1), its face score in [0, 1] and, for YuNet,
     five keypoints (5, 2): the eye on the image's left, the other eye, the nose tip, the mouth
-    corner on the image's left, the other corner."""
+    corner on the image's left, the other corner. ``turn`` is the quarter turn (degrees,
+    counter-clockwise, as :func:`~synthmarks.data.sample.rotate_image` turns) of the image copy
+    the face was found in (:attr:`DetectorConfig.turns`): the face is upright in that copy, and
+    "left" above means that copy's left."""
 
     box: np.ndarray
     score: float
     keypoints: np.ndarray | None = None
     raw_score: float = 0.0
     source: str = "dlib"  # which detector: a key of CALIBRATION and BOX_MAP
+    turn: float = 0.0
 
     def landmark_box(self) -> np.ndarray:
         """The approximate tight box of the face's 68 landmarks, which the models crop from.
 
         Detector boxes sit higher than the landmarks (YuNet's takes in the forehead); the
         landmarks' own box, found in a second pass, then corrects what this rough mapping leaves.
+        A face found in a turned copy is mapped in that copy's frame, where its forehead is up.
         """
         (sx, sy), (kx, ky) = BOX_MAP[self.source]
-        x0, y0, x1, y1 = (float(v) for v in self.box)
+        # the bare rotation into the copy's frame (a 1 x 1 canvas has no shift); boxes follow
+        # a rotation about any point alike, so the face's place is kept
+        to_copy = rotation_matrix(1, 1, self.turn)[0]
+        x0, y0, x1, y1 = (float(v) for v in _moved_box(self.box, to_copy))
         w, h = x1 - x0, y1 - y0
         cx, cy = (x0 + x1) / 2 + sx * w, (y0 + y1) / 2 + sy * h
-        return np.array(
-            [cx - w * kx / 2, cy - h * ky / 2, cx + w * kx / 2, cy + h * ky / 2], np.float32
-        )
+        box = np.array([cx - w * kx / 2, cy - h * ky / 2, cx + w * kx / 2, cy + h * ky / 2])
+        return _moved_box(box, crop.invert(to_copy)).astype(np.float32)
 
     @property
     def roll(self) -> float:
-        """In-plane rotation of the face in degrees (eye line against the horizontal), 0 when
-        the detector gives no keypoints."""
+        """In-plane rotation of the face in degrees (eye line against the horizontal); without
+        keypoints, the turn of the copy it was found in."""
         if self.keypoints is None:
-            return 0.0
+            return self.turn
         (x0, y0), (x1, y1) = self.keypoints[0], self.keypoints[1]
         return math.degrees(math.atan2(y1 - y0, x1 - x0))
+
+    @property
+    def tilt(self) -> float:
+        """The roll left after the turn (degrees): the keypoints' tilt in the copy the face was
+        found in, where YuNet's keypoints are good (to about 35 degrees)."""
+        return float(wrap(self.roll - self.turn)) if self.turn else self.roll
 
 
 @dataclass
@@ -112,6 +130,15 @@ class DetectorConfig:
     min_score: float = 0.5
     min_face: int = 40  # smallest face for the Haar cascades, in work-size pixels
     profile_fallback: bool = True
+    #: also run on the image turned by 90, 180 and 270 degrees (4x the detector time): the
+    #: detectors find few faces on their side or upside down (docs/experiments.md, "Any
+    #: in-plane rotation")
+    turns: bool = False
+    #: the face score a detection of a turned copy needs (at least ``min_score``): three more
+    #: looks at an image are three more chances of a false face. In turned copies, the 60 dev
+    #: photos' faces scored 0.95 or more, the face-free images' false ones 0.55-0.76
+    #: (docs/experiments.md, "Photos, through the detector")
+    turn_min_score: float = 0.8
     calibration: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(CALIBRATION))
     raw_floor: dict[str, float] = field(default_factory=lambda: dict(RAW_FLOOR))
 
@@ -187,7 +214,8 @@ class FaceDetector:
 
     def detect(self, image_rgb: np.ndarray, min_score: float | None = None) -> list[Detection]:
         """All faces of an RGB uint8 image with a face score >= ``min_score`` (default: the
-        config's), largest first."""
+        config's), largest first. With ``turns`` the image's quarter-turned copies are searched
+        too and each face is kept once, from the copy that scores it best (:func:`nms`)."""
         threshold = self.cfg.min_score if min_score is None else min_score
         scale = min(1.0, self.work_size / max(image_rgb.shape[:2]))
         small = (
@@ -195,38 +223,46 @@ class FaceDetector:
             if scale < 1
             else image_rgb
         )
-        if self._yunet is not None:
-            found = self._scored(self._run_yunet(small), scale)
-        else:
-            gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-            found = self._scored(
-                self._run_hog(gray)
-                if self._hog is not None
-                else self._cascade(self._frontal, gray, "haar-frontal"),
-                scale,
-            )
-            if self.cfg.profile_fallback and not any(d.score >= threshold for d in found):
-                found += self._scored(self._profiles(gray), scale)
-        kept = [d for d in _nms(found) if d.score >= threshold]
+        found = self._found(small, threshold)
+        if self.cfg.turns:  # the small image turned: a full-size photo is slow to turn
+            h, w = small.shape[:2]
+            floor = max(threshold, self.cfg.turn_min_score)
+            for turn in (90.0, 180.0, 270.0):
+                seen = self._found(rotate_image(small, turn), floor)
+                found += _turned_back([d for d in seen if d.score >= floor], turn, w, h)
+        kept = [_scaled(d, scale) for d in nms(found) if d.score >= threshold]
         return sorted(kept, key=lambda d: -float(np.prod(d.box[2:] - d.box[:2])))
+
+    def _found(self, small: np.ndarray, threshold: float) -> list[Detection]:
+        """Every detection of an image at work size, scored, in its pixels, before non-maximum
+        suppression."""
+        if self._yunet is not None:
+            return self._scored(self._run_yunet(small))
+        gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+        found = self._scored(
+            self._run_hog(gray)
+            if self._hog is not None
+            else self._cascade(self._frontal, gray, "haar-frontal")
+        )
+        if self.cfg.profile_fallback and not any(d.score >= threshold for d in found):
+            found += self._scored(self._profiles(gray))
+        return found
 
     def profiles(self, image_rgb: np.ndarray) -> list[Detection]:
         """The profile cascade alone, both ways round, scored, none dropped (for calibration)."""
         scale = min(1.0, self.work_size / max(image_rgb.shape[:2]))
         small = cv2.resize(image_rgb, None, fx=scale, fy=scale) if scale < 1 else image_rgb
-        return self._scored(self._profiles(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)), scale)
+        found = self._scored(self._profiles(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)))
+        return [_scaled(d, scale) for d in found]
 
     def _profiles(self, gray: np.ndarray) -> list[Detection]:
         return self._cascade(self._profile, gray, "haar-profile") + self._cascade(
             self._profile, gray[:, ::-1], "haar-profile", mirrored=True
         )
 
-    def _scored(self, found: list[Detection], scale: float) -> list[Detection]:
-        """Detections in image pixels, with their face scores (see CALIBRATION)."""
+    def _scored(self, found: list[Detection]) -> list[Detection]:
+        """Detections with their face scores (see CALIBRATION)."""
         for d in found:
-            d.box /= scale
-            if d.keypoints is not None:
-                d.keypoints /= scale
             a, b = self.cfg.calibration[d.source]
             d.score = float(1 / (1 + math.exp(-(a * d.raw_score + b))))
         return found
@@ -280,9 +316,46 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
-def _nms(dets: list[Detection], thr: float = 0.3) -> list[Detection]:
-    keep: list[Detection] = []
-    for d in sorted(dets, key=lambda d: -d.score):
+def _scaled(d: Detection, scale: float) -> Detection:
+    """A detection of an image shrunk by ``scale``, in the image's pixels."""
+    d.box /= scale
+    if d.keypoints is not None:
+        d.keypoints /= scale
+    return d
+
+
+def _moved_box(box: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """A box (x0, y0, x1, y1) through a quarter-turn matrix, as a box again."""
+    return bounding_box(crop.apply(matrix, np.reshape(box, (2, 2))))
+
+
+def _turned_back(found: list[Detection], turn: float, w: int, h: int) -> list[Detection]:
+    """Detections of a ``w`` x ``h`` image's copy turned by ``turn`` degrees, moved back into
+    the image (exactly: the inverse quarter turn of :func:`rotation_matrix`)."""
+    back, _ = rotation_matrix(*rotated_size(w, h, turn), -turn)
+    for d in found:
+        d.box = _moved_box(d.box, back).astype(np.float32)
+        if d.keypoints is not None:
+            d.keypoints = crop.apply(back, d.keypoints)
+        d.turn = turn
+    return found
+
+
+class Boxed(Protocol):
+    """What :func:`nms` sorts out: a detection, or a face."""
+
+    box: np.ndarray
+    score: float
+
+
+T = TypeVar("T", bound=Boxed)
+
+
+def nms(found: list[T], thr: float = 0.3) -> list[T]:
+    """The best-scored of each group of boxes that overlap by ``thr`` (IoU) or more: anything
+    with a ``box`` and a ``score`` (detections, or faces)."""
+    keep: list[T] = []
+    for d in sorted(found, key=lambda d: -d.score):
         if all(iou(d.box, k.box) < thr for k in keep):
             keep.append(d)
     return keep

@@ -32,7 +32,8 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
         default="auto",
         choices=["auto", "none"],
         help="auto: also find faces on their side or upside down (extra model passes for unsure "
-        "faces); none: one pass at the detector's orientation",
+        "faces; on still images the detector also looks at the image turned by 90, 180 and 270 "
+        "degrees, 4x its time); none: one pass at the detector's orientation",
     )
     p.add_argument(
         "--detector",

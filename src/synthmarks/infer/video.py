@@ -51,10 +51,14 @@ def annotate_video(
     progress: bool = True,
     jaw: str | None = None,
     roll: str = "auto",
+    detect_turns: bool = False,
 ) -> VideoStats:
     """Annotate ``src`` (a file, URL, device path or camera index) into ``dst`` (written
     atomically); returns frame, face and timing counts. ``jaw`` and ``roll`` as ``Landmarker``
-    takes them."""
+    takes them; ``detect_turns`` as :attr:`DetectorConfig.turns`, off here (unlike
+    ``Landmarker.detect``): each detector run would take 4-5x as long, and a tracked face that
+    turns is followed by the roll search anyway; only faces on their side when they first
+    appear need it."""
     suffix = dst.suffix.lower()
     if suffix not in FOURCC:
         raise SynthmarksError(f"{dst}: output must be one of {', '.join(FOURCC)}")
@@ -70,7 +74,7 @@ def annotate_video(
     if not ok:
         raise SynthmarksError(f"{src}: no frames could be decoded")
     lm = Landmarker(model, backend=backend, jaw=jaw, roll=roll)
-    cfg = DetectorConfig(method=detector, model=detector_model, purpose="video")
+    cfg = DetectorConfig(method=detector, model=detector_model, purpose="video", turns=detect_turns)
     track = FaceTracker(lm, FaceDetector(cfg), tracker)
     h, w = frame.shape[:2]
     source, model_info = str(src), model_fields(lm)
