@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
@@ -351,11 +352,12 @@ class Boxed(Protocol):
 T = TypeVar("T", bound=Boxed)
 
 
-def nms(found: list[T], thr: float = 0.3) -> list[T]:
+def nms(found: list[T], thr: float = 0.3, score: Callable[[T], float] | None = None) -> list[T]:
     """The best-scored of each group of boxes that overlap by ``thr`` (IoU) or more: anything
-    with a ``box`` and a ``score`` (detections, or faces)."""
+    with a ``box`` and a ``score`` (detections, or faces), or scored by ``score`` (tracks, by
+    their landmark confidence)."""
     keep: list[T] = []
-    for d in sorted(found, key=lambda d: -d.score):
+    for d in sorted(found, key=lambda d: -(d.score if score is None else score(d))):
         if all(iou(d.box, k.box) < thr for k in keep):
             keep.append(d)
     return keep

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthmarks.infer.detect import FaceDetector, iou
+from synthmarks.infer.detect import FaceDetector, iou, nms
 from synthmarks.infer.landmarker import MIN_CONFIDENCE, Face, Landmarker
 from synthmarks.infer.smooth import OneEuroConfig, OneEuroFilter
 from synthmarks.landmarks import bounding_box
@@ -145,8 +145,5 @@ class FaceTracker:
 
     def _drop_duplicates(self) -> None:
         """Two tracks that converged onto one face keep the more confident one."""
-        keep: list[Track] = []
-        for tr in sorted(self.tracks, key=lambda t: -t.confidence):
-            if all(iou(tr.box, k.box) < 0.5 for k in keep):
-                keep.append(tr)
+        keep = nms(self.tracks, 0.5, score=lambda t: t.confidence)
         self.tracks = sorted(keep, key=lambda t: t.id)
