@@ -299,12 +299,12 @@ def check_run_file(
                 if k not in _WHERE_KEYS
             }
             old["look_revision"] = recorded_revision(old)
-        if old is not None and old.get("look_revision") != run["look_revision"]:
-            raise SynthmarksError(
-                f"{out_dir} holds faces of an earlier revision of the photoreal look "
-                f"({old.get('look_revision')}, this code draws {run['look_revision']}); "
-                "render into a new --out folder"
-            )
+            if old["look_revision"] != run["look_revision"]:
+                raise SynthmarksError(
+                    f"{out_dir} holds faces of an earlier revision of the photoreal look "
+                    f"({old['look_revision']}, this code draws {run['look_revision']}); "
+                    "render into a new --out folder"
+                )
         if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
             raise SynthmarksError(
                 f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "
