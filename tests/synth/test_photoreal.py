@@ -222,6 +222,52 @@ def test_a_textured_iris_takes_the_sampled_iris_colour(worker):
     assert blue[2] - brown[2] > 10 and brown[0] / brown[2] > blue[0] / blue[2], (brown, blue)
 
 
+def test_lashes_and_brows_leave_the_depth_for_visibility_alone(worker):
+    """Lashes and brow cards are drawn over the skin, never into the depth buffer that decides
+    which points are hidden: with or without them the depth is the same, only the colour is not
+    (a lash 1 cm in front of the lid hid lid points)."""
+    names = worker.appearance.names()
+    bare = frontal(worker, brow_card=None, lash_card=None)
+    bare["hair"]["present"] = False
+    dressed = frontal(worker, brow_card=names["eyebrows"][0], lash_card=names["eyelashes"][0])
+    dressed["hair"]["present"] = False
+    a, b = (worker.make(p) for p in (bare, dressed))
+    assert not np.array_equal(a.image, b.image), "the cards drew nothing"
+    assert np.array_equal(a.visibility, b.visibility)
+    from synthmarks.synth.scene import build_scene
+
+    env = {"sky": [0.5] * 3, "ground": [0.3] * 3}
+    d = [
+        worker.renderer.render(build_scene(worker.static, p, SIZE), p, env).depth_hi
+        for p in (bare, dressed)
+    ]
+    assert np.array_equal(d[0], d[1]), f"{(d[0] != d[1]).sum()} depth pixels changed"
+
+
+def test_beards_fit_the_face_they_are_on(worker):
+    """Look revision 3: no beard or stubble on a female skin; a beard has the colour of the hair
+    that is seen (the card's own unless recoloured), darker; it ends under the chin."""
+    cat = worker.appearance.catalogue()
+    seen_female = seen_card = 0
+    for i in range(200):
+        p = worker.params(5, i)
+        fh, lk = p["facial_hair"], p["v2"]
+        assert 0.0 <= lk["beard_neck_cm"] <= 2.0 and 0.6 <= lk["beard_density"] <= 1.0
+        if lk["skin"] is not None and "female" in lk["skin"]:
+            seen_female += 1
+            assert not fh["beard"] and fh["stubble"] == 0.0, lk["skin"]
+        seen = np.asarray(p["hair"]["colour"])
+        if lk["hair_card"] is not None:
+            seen_card += 1
+            seen = np.asarray(cat["hair"][lk["hair_card"]]) * np.asarray(lk["hair_tint"])
+        ratio = np.asarray(fh["colour"]) / np.maximum(seen, 1e-6)
+        ok = (seen > 0.02) & (seen < 1.0)  # (clipped to 1 above)
+        if ok.any():
+            k = ratio[ok]
+            assert np.allclose(k, k[0], atol=1e-3) and 0.5 - 1e-3 <= k[0] <= 0.9 + 1e-3, k
+    assert seen_female > 10 and seen_card > 10, (seen_female, seen_card)
+
+
 def test_v2_samples_are_pure_functions_of_their_parameters(worker):
     p = worker.params(9, 4)
     assert p == worker.params(9, 4) and p["v2"]["skin"] in worker.appearance.skins.names + [None]

@@ -260,7 +260,9 @@ _WHERE_KEYS = ("assets",)
 #: Revision of the photoreal look's code, kept in the run record: a folder never mixes faces of
 #: two revisions (records without it are revision 1). 2: iris textures coloured at population
 #: frequencies, procedural sclera; skin tone shifts with diffusion-compressed melanin ratios.
-LOOK_REVISION = 2
+#: 3: beards and stubble fit the face (none on female skins, the seen hair's colour, ending under
+#: the chin).
+LOOK_REVISION = 3
 
 
 def recorded_revision(record: dict) -> int | None:

@@ -147,6 +147,12 @@ void emit(vec3 col, float cls) {
     f_seg = vec4(cls / 255.0, 0.0, 0.0, 1.0);
 }
 float cls_eye() { return v_obj.x < 0.0 ? 4.0 : 3.0; }
+// Where the beard and stubble stop down the neck: gone 1.5 cm below beard_low (object space, cm;
+// far below the head in the v1 look, which keeps its beard mask down to the collar)
+// beard_density thins the whole beard (1 in v1)
+uniform float beard_low, beard_density;
+uniform int photoreal;  // 1 in the photoreal look (v2)
+float beard_fade() { return smoothstep(beard_low - 1.5, beard_low, v_obj.y); }
 """
 
 #: Skin of the face and head: procedural albedo from the atlas masks and noise banks.
@@ -214,7 +220,10 @@ void main() {
     albedo = mix(albedo, albedo * vec3(1.15, 0.8, 0.82), blush * m2.g);
     albedo = mix(albedo, vec3(0.015), eyeliner * m2.a);
     float dots = smoothstep(0.5, 0.75, nhi.b);
-    albedo = mix(albedo, beard_col, clamp(stubble * m1.a * (0.35 + 0.6 * dots), 0.0, 0.9));
+    // photoreal: stubble only darkens (light stubble on darker skin is not seen)
+    vec3 stubble_col = photoreal == 1 ? min(beard_col, albedo) : beard_col;
+    albedo = mix(albedo, stubble_col,
+        clamp(stubble * m1.a * beard_fade() * (0.35 + 0.6 * dots), 0.0, 0.9));
     // eyebrows: signed offset from the landmark line (cm, + above) and position t along it
     float d = (m1.g - 0.5) * 4.0;
     float t = m1.b * 1.5 - 0.25;
@@ -318,8 +327,16 @@ void main() {
     if (v_mat == 8) {
         // sparse, thin lashes: most of each card is discarded
         float s = texture(tex_strand, vec2(uv.x * 9.0, uv.y * 0.2)).r;
+        vec3 lash = shade(vec3(0.03, 0.022, 0.018), N, V, 0.1, 30.0, 0.6, vec3(0.0));
+        if (photoreal == 1) {  // blended, not cut out (which speckles them)
+            float a = 0.8 * smoothstep(0.45, 0.8, s);
+            if (a < 0.02) discard;
+            f_col = vec4(lash, a);
+            f_seg = vec4(0.0);  // the eye or skin under them keeps its class
+            return;
+        }
         if (s < 0.62) discard;
-        emit(shade(vec3(0.03, 0.022, 0.018), N, V, 0.1, 30.0, 0.6, vec3(0.0)), 1.0);
+        emit(lash, 1.0);
         return;
     } else if (v_mat == 10) {
         float az = atan(v_obj.x, v_obj.z - 1.0);
@@ -334,7 +351,7 @@ void main() {
     } else {
         vec4 m1 = texture(tex_m1, vec2(uv.x * 0.5, uv.y));
         vec4 st = texture(tex_strand, vec2(uv.x * 40.0, uv.y * 6.0) + noise_off.zw);
-        if (m1.a * (0.55 + 0.9 * st.r) < 0.55) discard;
+        if (m1.a * beard_fade() * beard_density * (0.55 + 0.9 * st.r) < 0.55) discard;
         albedo = beard_col * (0.5 + 0.8 * st.g);
         cls = 14.0;
     }
@@ -353,8 +370,10 @@ void main() {
 )
 
 #: MakeHuman cards (synth v2): hair, eyebrows, eyelashes. Texture alpha is strand coverage.
-#: Pass 0 draws the dense part (alpha >= 0.5) opaquely, with depth and classes; pass 1 blends
-#: the sparse fringe over everything, back to front, without writing depth or classes.
+#: Hair: pass 0 draws the dense part (alpha >= 0.5) opaquely, with depth and classes; pass 1
+#: blends the sparse fringe over everything, back to front, without writing depth or classes.
+#: Brows and lashes (pass 2, after the skin): blended whole, so that skin shows between the
+#: strands, writing the brow classes where strands are dense and no depth.
 FS_CARD = (
     _FS_HEADER
     + """
@@ -370,6 +389,9 @@ void main() {
     float dense = card_kind == 1 ? 0.2 : 0.5;
     if (card_pass == 0 && t.a < dense) discard;
     if (card_pass == 1 && (t.a >= dense || t.a < 0.03)) discard;
+    if (card_pass == 2 && t.a < 0.03) discard;
+    // filtered down to a few pixels, brow and lash strands keep a fraction of their coverage
+    float a = card_pass == 2 ? min(1.0, t.a * (card_kind == 1 ? 2.5 : 1.5)) : t.a;
     vec3 V;
     vec3 N = view_normal(V);
     // hair keeps its texture's strands, recoloured; brow and lash textures are black strand
@@ -384,8 +406,10 @@ void main() {
         * max(dot(N, L) + 0.2, 0.0) * key_visibility(N) * float(card_kind == 0);
     vec3 col = shade(albedo, N, V, 0.0, 10.0, 0.85, vec3(0.0));
     col = pow(pow(col, vec3(2.2)) + key_col * kk * exposure, vec3(1.0 / 2.2));
-    f_col = vec4(col, card_pass == 0 ? 1.0 : t.a);  // the dense part is drawn opaque
-    f_seg = vec4(cls / 255.0, 0.0, 0.0, 1.0);
+    f_col = vec4(col, card_pass == 0 ? 1.0 : a);  // the dense part is drawn opaque
+    // the class target blends with this alpha too: 1 writes the class, 0 keeps what is there
+    float seg_a = card_pass == 2 ? float(card_kind == 1 && t.a >= dense) : 1.0;
+    f_seg = vec4(cls / 255.0, 0.0, 0.0, seg_a);
 }
 """
 )
@@ -504,6 +528,12 @@ SHADOW_RADIUS_CM = 32.0
 CORNEA_IRIS_UV = 0.095
 #: Texture units of the photoreal look's per-sample textures (0-4 are the v1 banks).
 UNIT_SKIN, UNIT_GLOSSY, UNIT_SHADOW, UNIT_IRIS, UNIT_CARD = 5, 6, 7, 8, 9
+
+
+def _back_to_front(mesh: Mesh) -> np.ndarray:
+    """The mesh's triangles farthest first (camera space looks down -z), for blending."""
+    depth = mesh.pos[mesh.tris].mean(1)[:, 2]
+    return mesh.tris[np.argsort(depth)]
 
 
 def light_matrix(key_dir: np.ndarray, centre: np.ndarray, radius: float) -> np.ndarray:
@@ -844,7 +874,14 @@ class Renderer:
             "iris_centre": (0.5, 0.5),
             "iris_scale": 1.0,
             "iris_tex_lum": 1.0,
+            "beard_low": -1.0e4,
+            "beard_density": 1.0,
+            "photoreal": int(bool(lk)),
         }
+        if "beard_neck_cm" in lk:  # look revision 3: the beard ends under the chin
+            chin_y = scene.head_obj[self.static.model.landmarks[8], 1]
+            off["beard_low"] = float(chin_y - lk["beard_neck_cm"])
+            off["beard_density"] = lk["beard_density"]
         self.stand_in.use(UNIT_SKIN)
         self.stand_in.use(UNIT_IRIS)
         self.stand_in.use(UNIT_CARD)
@@ -964,23 +1001,23 @@ class Renderer:
             else:
                 ctx.disable(mgl.CULL_FACE)
             self._draw_mesh(mesh)
-        # the dense part of each card, opaque, with depth and classes (lashes without depth)
+        # the dense part of each hair card, opaque, with depth and classes
         ctx.disable(mgl.CULL_FACE)
         card_prog["card_pass"].value = 0
-        for mesh in cards:
-            ctx.depth_mask = mesh.card.kind != 2
+        hair = [m for m in cards if m.card.kind == 0]
+        for mesh in hair:
             self._draw_mesh(mesh)
-        ctx.depth_mask = True
         ctx.enable(mgl.CULL_FACE)
         for vao in self.head_vaos:
             vao.render(mgl.TRIANGLES)
         ctx.disable(mgl.CULL_FACE)
-        ctx.depth_mask = False
-        if not any(m.card.kind == 2 for m in cards):
+        self.fbo.depth_mask = False  # (a Framebuffer setting: moderngl.Context has none)
+        lashes = not any(m.card.kind == 2 for m in cards)  # else cards draw them
+        soft = "v2" in params  # photoreal: lashes blended below, with the cards
+        if lashes and not soft:
             # eyelashes: thin cards seen from both sides, kept out of the depth used for visibility
             self.lash_vao.render(mgl.TRIANGLES)
-        if cards:
-            # the sparse fringe, blended back to front over everything, classes untouched
+        if cards or (lashes and soft):
             ctx.enable(mgl.BLEND)
             ctx.blend_func = (
                 mgl.SRC_ALPHA,
@@ -988,14 +1025,20 @@ class Renderer:
                 mgl.ONE,
                 mgl.ONE_MINUS_SRC_ALPHA,
             )
+            if lashes:
+                self.lash_vao.render(mgl.TRIANGLES)
+            # brows and lashes, blended back to front over the skin, brow classes where dense
+            card_prog["card_pass"].value = 2
+            for mesh in sorted((m for m in cards if m.card.kind), key=lambda m: -m.card.kind):
+                self._draw_mesh(mesh, tris=_back_to_front(mesh))
+            # the hair's sparse fringe, blended back to front over everything, classes untouched
             self.fbo.color_mask = ((True,) * 4, (False,) * 4)
             card_prog["card_pass"].value = 1
-            for mesh in sorted(cards, key=lambda m: m.card.kind, reverse=True):
-                depth = mesh.pos[mesh.tris].mean(1)[:, 2]
-                self._draw_mesh(mesh, tris=mesh.tris[np.argsort(depth)])
+            for mesh in hair:
+                self._draw_mesh(mesh, tris=_back_to_front(mesh))
             self.fbo.color_mask = ((True,) * 4, (True,) * 4)
             ctx.disable(mgl.BLEND)
-        ctx.depth_mask = True
+        self.fbo.depth_mask = True
 
         hs = self.size * self.ss
         rgba = np.frombuffer(self.color.read(), np.uint8).reshape(hs, hs, 4)[::-1]

@@ -484,7 +484,30 @@ def _photoreal(r: np.random.Generator, cfg: SynthConfig, p: dict, cat: dict) -> 
     lk["hdri_background"] = bool(hdri and r.random() < cfg.p_hdri_background)
     lk["background_blur"] = _f(r.uniform(0.3, 3.5))
     lk["shadows"] = bool(r.random() < cfg.p_shadows)
+    _facial_hair(r, p, lk, cat)
     return lk
+
+
+def _facial_hair(r: np.random.Generator, p: dict, lk: dict, cat: dict) -> None:
+    """Beard and stubble that belong to the face they are on (look revision 3).
+
+    Revision 2 drew them as v1 did, independent of everything else, and they looked pasted on:
+    a beard on a woman's photographed skin, a pale blond bib under dark hair (the scalp hair then
+    showed its card's own colour, the beard the drawn one), running down the neck to the collar.
+    Now a female skin has neither, the beard takes the colour of the hair that is seen, a little
+    darker, thinner in some faces (``beard_density``), and it ends 0-2 cm below the chin
+    (``beard_neck_cm``: the renderer fades it out there).
+    Drawn last, so that every earlier choice of a face is the one revision 2 made.
+    """
+    fh = p["facial_hair"]
+    if lk["skin"] is not None and "female" in lk["skin"]:
+        fh.update(beard=False, stubble=0.0, moustache=0.0)
+    seen = np.asarray(p["hair"]["colour"])
+    if lk["hair_card"] is not None:
+        seen = np.asarray(cat["hair"][lk["hair_card"]]) * np.asarray(lk["hair_tint"])
+    fh["colour"] = _f(np.clip(seen * r.uniform(0.5, 0.9), 0.0, 1.0))
+    lk["beard_neck_cm"] = _f(r.uniform(0.0, 2.0))
+    lk["beard_density"] = _f(r.uniform(0.6, 1.0))
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:
