@@ -1025,7 +1025,7 @@ class Renderer:
                 mgl.ONE,
                 mgl.ONE_MINUS_SRC_ALPHA,
             )
-            if lashes:
+            if lashes and soft:
                 self.lash_vao.render(mgl.TRIANGLES)
             # brows and lashes, blended back to front over the skin, brow classes where dense
             card_prog["card_pass"].value = 2
