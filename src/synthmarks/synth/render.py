@@ -147,11 +147,11 @@ void emit(vec3 col, float cls) {
     f_seg = vec4(cls / 255.0, 0.0, 0.0, 1.0);
 }
 float cls_eye() { return v_obj.x < 0.0 ? 4.0 : 3.0; }
+uniform int photoreal;  // 1 in the photoreal look (v2)
 // Where the beard and stubble stop down the neck: gone 1.5 cm below beard_low (object space, cm;
-// far below the head in the v1 look, which keeps its beard mask down to the collar)
+// far below the head in the v1 look, which keeps its beard mask down to the collar);
 // beard_density thins the whole beard (1 in v1)
 uniform float beard_low, beard_density;
-uniform int photoreal;  // 1 in the photoreal look (v2)
 float beard_fade() { return smoothstep(beard_low - 1.5, beard_low, v_obj.y); }
 """
 
@@ -1011,13 +1011,12 @@ class Renderer:
         for vao in self.head_vaos:
             vao.render(mgl.TRIANGLES)
         ctx.disable(mgl.CULL_FACE)
-        self.fbo.depth_mask = False  # (a Framebuffer setting: moderngl.Context has none)
-        lashes = not any(m.card.kind == 2 for m in cards)  # else cards draw them
-        soft = "v2" in params  # photoreal: lashes blended below, with the cards
-        if lashes and not soft:
-            # eyelashes: thin cards seen from both sides, kept out of the depth used for visibility
-            self.lash_vao.render(mgl.TRIANGLES)
-        if cards or (lashes and soft):
+        # Lashes and everything blended stay out of the depth used for visibility (a Framebuffer
+        # setting: moderngl.Context has no depth_mask).
+        self.fbo.depth_mask = False
+        if not params.get("v2"):
+            self.lash_vao.render(mgl.TRIANGLES)  # v1: procedural lashes, cut out
+        else:  # cards exist only in the photoreal look
             ctx.enable(mgl.BLEND)
             ctx.blend_func = (
                 mgl.SRC_ALPHA,
@@ -1025,8 +1024,8 @@ class Renderer:
                 mgl.ONE,
                 mgl.ONE_MINUS_SRC_ALPHA,
             )
-            if lashes and soft:
-                self.lash_vao.render(mgl.TRIANGLES)
+            if not any(m.card.kind == 2 for m in cards):
+                self.lash_vao.render(mgl.TRIANGLES)  # procedural lashes, blended
             # brows and lashes, blended back to front over the skin, brow classes where dense
             card_prog["card_pass"].value = 2
             for mesh in sorted((m for m in cards if m.card.kind), key=lambda m: -m.card.kind):
