@@ -244,15 +244,48 @@ def test_lashes_and_brows_leave_the_depth_for_visibility_alone(worker):
     assert np.array_equal(d[0], d[1]), f"{(d[0] != d[1]).sum()} depth pixels changed"
 
 
+def test_a_photoreal_beard_is_blended_fur_shells_that_leave_the_depth_alone(worker):
+    """A v2 beard is drawn as fur shells blended over the skin (root to tip, thinning out), class
+    14 where its roots are dense, and never into the depth that decides which points are hidden;
+    the v1 look keeps its one opaque shell."""
+    from synthmarks.synth.scene import BEARD_SHELLS, build_scene
+
+    bare = frontal(worker)
+    bare["hair"]["present"] = False
+    bearded = json.loads(json.dumps(bare))
+    bearded["facial_hair"].update(beard=True, beard_length_cm=0.8, beard_top=0.3, stubble=0.0)
+    bearded["facial_hair"]["colour"] = [0.05, 0.03, 0.02]
+    shells = [m.shell for m in build_scene(worker.static, bearded, SIZE).extras if m.shell]
+    assert shells == [(k + 1) / BEARD_SHELLS for k in range(BEARD_SHELLS)]
+    a, b = (worker.make(p) for p in (bare, bearded))
+    assert np.array_equal(a.visibility, b.visibility)
+    chin = (b.seg == 14).sum()
+    assert chin > 0.02 * SIZE * SIZE, chin
+    darker = (b.image.astype(float).sum(-1) < a.image.astype(float).sum(-1) - 30)[b.seg == 14]
+    assert darker.mean() > 0.8, darker.mean()
+    env = {"sky": [0.5] * 3, "ground": [0.3] * 3}
+    d = [
+        worker.renderer.render(build_scene(worker.static, p, SIZE), p, env).depth_hi
+        for p in (bare, bearded)
+    ]
+    assert np.array_equal(d[0], d[1]), f"{(d[0] != d[1]).sum()} depth pixels changed"
+    v1 = {k: v for k, v in bearded.items() if k != "v2"}
+    assert [m.shell for m in build_scene(worker.static, v1, SIZE).extras if m.mat[0] == 11] == [
+        None
+    ]
+
+
 def test_beards_fit_the_face_they_are_on(worker):
-    """Look revision 3: no beard or stubble on a female skin; a beard has the colour of the hair
-    that is seen (the card's own unless recoloured), darker; it ends under the chin."""
+    """Look revisions 3-4: no beard or stubble on a female skin; a beard has the colour of the
+    hair that is seen (the card's own unless recoloured), darker; it ends under the chin; it is
+    1.5 mm to 1.2 cm long."""
     cat = worker.appearance.catalogue()
     seen_female = seen_card = 0
     for i in range(200):
         p = worker.params(5, i)
         fh, lk = p["facial_hair"], p["v2"]
         assert 0.0 <= lk["beard_neck_cm"] <= 2.0 and 0.6 <= lk["beard_density"] <= 1.0
+        assert 0.15 <= fh["beard_length_cm"] <= 1.2  # revision 4: mostly short
         if lk["skin"] is not None and "female" in lk["skin"]:
             seen_female += 1
             assert not fh["beard"] and fh["stubble"] == 0.0, lk["skin"]

@@ -261,8 +261,9 @@ _WHERE_KEYS = ("assets",)
 #: two revisions (records without it are revision 1). 2: iris textures coloured at population
 #: frequencies, procedural sclera; skin tone shifts with diffusion-compressed melanin ratios.
 #: 3: beards and stubble fit the face (none on female skins, the seen hair's colour, ending under
-#: the chin).
-LOOK_REVISION = 3
+#: the chin). 4: beards as blended fur shells, mostly short, reaching up the cheeks by a sampled
+#: amount (one opaque shell at 0.2-1.6 cm drew a hard-edged bib of speckles).
+LOOK_REVISION = 4
 
 
 def recorded_revision(record: dict) -> int | None:

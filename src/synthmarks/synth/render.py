@@ -317,6 +317,8 @@ FS_HAIR = (
 uniform sampler2D tex_m1;
 uniform vec3 hair_col, beard_col;
 uniform float strand_scale, hair_shine;
+uniform float beard_shell;  // height of a blended fur shell (photoreal beard), -1 if opaque
+uniform float beard_cheek_y, beard_root;  // top of the beard on the cheeks (obj cm); root alpha
 void main() {
     vec3 V;
     vec3 N = view_normal(V);
@@ -324,6 +326,8 @@ void main() {
     vec3 albedo;
     float cls;
     float ao = 1.0;
+    float alpha = 1.0;
+    float seg_a = 1.0;  // blended: 1 writes the class, 0 keeps what is there
     if (v_mat == 8) {
         // sparse, thin lashes: most of each card is discarded
         float s = texture(tex_strand, vec2(uv.x * 9.0, uv.y * 0.2)).r;
@@ -348,6 +352,28 @@ void main() {
         albedo = hair_col * (0.45 + 0.75 * st2.r + 0.4 * (st.b - 0.5)) * (0.85 + 0.3 * st.a);
         ao = mix(0.55, 1.0, smoothstep(0.3, 1.5, cover));
         cls = 13.0;
+    } else if (beard_shell >= 0.0) {
+        // photoreal fur shells: each strand reaches up to its own height, shorter towards the
+        // beard's edge, so the skin shows between the tips and the outline is soft
+        vec4 m1 = texture(tex_m1, vec2(uv.x * 0.5, uv.y));
+        vec4 st = texture(tex_strand, vec2(uv.x * 60.0, uv.y * 9.0) + noise_off.zw);
+        // its edges on the cheeks and down the neck are ragged, by clumps, not straight lines
+        float y = v_obj.y + (st.b - 0.5) * 1.5;
+        float cheek = smoothstep(1.5, 3.0, abs(v_obj.x))
+            * smoothstep(beard_cheek_y - 0.8, beard_cheek_y + 0.8, y);
+        float neck = smoothstep(beard_low - 2.5, beard_low, y);
+        float cover = m1.a * neck * beard_density * (1.0 - cheek);
+        float h = clamp((st.r - 0.25) * 2.0, 0.0, 1.0) * smoothstep(0.1, 0.7, cover);
+        alpha = smoothstep(beard_shell - 0.25, beard_shell, h);
+        bool root = beard_shell < 0.3;
+        if (root)  // the dense roots, in clumps
+            alpha = max(alpha, beard_root * smoothstep(0.1, 0.6, cover) * (0.7 + 0.6 * st.b));
+        alpha = min(alpha, 1.0);
+        if (alpha < 0.02) discard;
+        albedo = beard_col * (0.55 + 0.7 * st.g) * (0.75 + 0.5 * st.b);
+        ao = mix(0.5, 1.0, beard_shell);
+        cls = 14.0;
+        seg_a = float(root && alpha >= 0.5);
     } else {
         vec4 m1 = texture(tex_m1, vec2(uv.x * 0.5, uv.y));
         vec4 st = texture(tex_strand, vec2(uv.x * 40.0, uv.y * 6.0) + noise_off.zw);
@@ -364,7 +390,8 @@ void main() {
         * max(dot(N, L) + 0.2, 0.0);
     vec3 col = shade(albedo, N, V, 0.0, 10.0, ao, vec3(0.0));
     col = pow(pow(col, vec3(2.2)) + key_col * kk * exposure * ao, vec3(1.0 / 2.2));
-    emit(col, cls);
+    f_col = vec4(col, alpha);
+    f_seg = vec4(cls / 255.0, 0.0, 0.0, seg_a);
 }
 """
 )
@@ -876,12 +903,22 @@ class Renderer:
             "iris_tex_lum": 1.0,
             "beard_low": -1.0e4,
             "beard_density": 1.0,
+            "beard_cheek_y": 1.0e4,
+            "beard_root": 0.8,
             "photoreal": int(bool(lk)),
         }
         if "beard_neck_cm" in lk:  # look revision 3: the beard ends under the chin
-            chin_y = scene.head_obj[self.static.model.landmarks[8], 1]
-            off["beard_low"] = float(chin_y - lk["beard_neck_cm"])
+            y = scene.head_obj[self.static.model.landmarks, 1]
+            off["beard_low"] = float(y[8] - lk["beard_neck_cm"])
             off["beard_density"] = lk["beard_density"]
+            # revision 4: how far up the cheeks (from the nose wings down to below the mouth
+            # corners) and how thick at the roots (skin shows through a short beard)
+            nose, mouth = y[[31, 35]].mean(), y[[48, 54]].mean()
+            fh = params["facial_hair"]
+            top, low = nose + 1.0, mouth - 1.5
+            off["beard_cheek_y"] = float(top + (low - top) * fh["beard_top"])
+            grown = np.clip((fh["beard_length_cm"] - 0.15) / 0.85, 0.0, 1.0)
+            off["beard_root"] = float(0.45 + 0.4 * grown)
         self.stand_in.use(UNIT_SKIN)
         self.stand_in.use(UNIT_IRIS)
         self.stand_in.use(UNIT_CARD)
@@ -924,6 +961,8 @@ class Renderer:
         if program is None:
             name = "card" if mesh.card else "hair" if mesh.mat[0] in (M_HAIR, M_BEARD) else "misc"
             program = self.progs[name]
+        if "beard_shell" in program:
+            program["beard_shell"].value = -1.0 if mesh.shell is None else mesh.shell
         if mesh.card:
             self.card_tex[mesh.card.texture].use(UNIT_CARD)
             if "card_kind" in program:
@@ -964,6 +1003,8 @@ class Renderer:
             prog["alpha_test"].value = int(mesh.card is not None)
             if mesh.card is not None and mesh.card.kind == 2:
                 continue  # lashes are too fine for the map's texels
+            if mesh.shell is not None and mesh.shell < 1.0:
+                continue  # a fur-shell beard casts its shadow from its outermost shell alone
             self._draw_mesh(mesh, program=prog)
 
     def _render(self, scene: Scene, params: dict, env: dict) -> RenderResult:
@@ -994,7 +1035,7 @@ class Renderer:
         # Outer layers (hair, hats, glasses) first: the costly skin shader then fails the early
         # depth test wherever they cover it. Face skin before mouth and eyes, for the same reason.
         for mesh in scene.extras:
-            if mesh.card is not None:
+            if mesh.card is not None or mesh.shell is not None:
                 continue
             if mesh.cull:
                 ctx.enable(mgl.CULL_FACE)
@@ -1026,6 +1067,11 @@ class Renderer:
             )
             if not any(m.card.kind == 2 for m in cards):
                 self.lash_vao.render(mgl.TRIANGLES)  # procedural lashes, blended
+            # a beard's fur shells, root to tip, each back to front, over the skin
+            ctx.enable(mgl.CULL_FACE)
+            for mesh in (m for m in scene.extras if m.shell is not None):
+                self._draw_mesh(mesh, tris=_back_to_front(mesh))
+            ctx.disable(mgl.CULL_FACE)
             # brows and lashes, blended back to front over the skin, brow classes where dense
             card_prog["card_pass"].value = 2
             for mesh in sorted((m for m in cards if m.card.kind), key=lambda m: -m.card.kind):

@@ -508,6 +508,9 @@ def _facial_hair(r: np.random.Generator, p: dict, lk: dict, cat: dict) -> None:
     fh["colour"] = _f(np.clip(seen * r.uniform(0.5, 0.9), 0.0, 1.0))
     lk["beard_neck_cm"] = _f(r.uniform(0.0, 2.0))
     lk["beard_density"] = _f(r.uniform(0.6, 1.0))
+    # revision 4: fur shells, mostly short (log-uniform 1.5 mm - 1.2 cm; the v1 draw, uniform
+    # 0.2-1.6 cm, stood off the jaw like a bib)
+    fh["beard_length_cm"] = _f(0.15 * 8.0 ** r.uniform())
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:

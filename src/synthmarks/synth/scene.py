@@ -112,6 +112,9 @@ class Mesh:
     ao: np.ndarray | None = None
     #: Set for MakeHuman cards (synth v2), drawn with their texture's alpha.
     card: CardLook | None = None
+    #: Height (0 root .. 1 tip) of one fur shell of a blended beard (photoreal look); None for
+    #: surfaces drawn opaque.
+    shell: float | None = None
 
     def interleaved(self) -> np.ndarray:
         out = np.empty((len(self.pos), 13), np.float32)  # filled in place: no float64 detour
@@ -362,7 +365,8 @@ def build_scene(static: HeadStatic, params: dict, size: int, extras: bool = True
             extras.append(_card(card, kind, tuple(tint), pos_cam, nrm_cam))
     fh = params["facial_hair"]
     if fh["beard"]:
-        extras.append(_beard(static, fh, obj, nrm_obj, to_cam, r_head))
+        layers = BEARD_SHELLS if lk else 1
+        extras += _beard(static, fh, obj, nrm_obj, to_cam, r_head, layers, blended=bool(lk))
     if params.get("glasses"):
         extras.append(_glasses(static, params["glasses"], obj, to_cam, r_head))
     if params["clothing"]["present"]:
@@ -493,14 +497,28 @@ def _long_hair(hp: dict, obj: np.ndarray, to_cam) -> Mesh:
     )
 
 
-def _beard(static, fh, obj, nrm_obj, to_cam, r_head) -> Mesh:
+#: Fur shells of a photoreal beard (look revision 4).
+BEARD_SHELLS = 5
+
+
+def _beard(static, fh, obj, nrm_obj, to_cam, r_head, layers: int, blended: bool) -> list[Mesh]:
+    """The beard as copies of the face pushed out to its length: one opaque, alpha-tested shell
+    in the v1 look; in the photoreal look ``layers`` blended fur shells from root to tip (one
+    shell cut out by a threshold drew a hard-edged slab of speckles)."""
     mask = np.zeros(len(obj))
     np.maximum.at(mask, static.pos_index, static.beard_mask)
-    offset = 0.03 + fh["beard_length_cm"] * _smoothstep(0.2, 0.8, mask)
+    length = fh["beard_length_cm"] * _smoothstep(0.2, 0.8, mask)
     pidx = static.pos_index
     keep = static.tris_face[(mask[pidx][static.tris_face] > 0.15).any(1)]
-    m = _shell(static, obj, nrm_obj, offset, keep, to_cam, r_head, np.ones((len(obj), 1)), M_BEARD)
-    return m
+    ones = np.ones((len(obj), 1))
+    meshes = []
+    for k in range(layers):
+        height = (k + 1) / layers
+        offset = 0.03 + length * height
+        m = _shell(static, obj, nrm_obj, offset, keep, to_cam, r_head, ones, M_BEARD)
+        m.shell = height if blended else None
+        meshes.append(m)
+    return meshes
 
 
 def _headwear(static, hw, obj, nrm_obj, to_cam, r_head, w) -> list[Mesh]:
