@@ -134,6 +134,27 @@ def test_registration_puts_makehuman_features_on_ict_features(worker):
         assert contrast(lips) > contrast(low) + 2.0, skin.name
 
 
+def test_baked_skins_leave_the_nostrils_to_the_geometry(worker):
+    """No baked skin keeps MakeHuman's painted nostrils (dark blobs that, a little off ICT's own
+    nostrils, rendered as gaping holes above the nose's lower edge): around the nose base no
+    texel is darker than half the skin's median there (the unfilled bakes had 120-780)."""
+    from synthmarks.synth.skins import _landmark_px, _nostrils
+
+    lm = _landmark_px(worker.model)
+    w = np.linalg.norm(lm[35] - lm[31])
+    x0, x1 = int(lm[31, 0] - 0.25 * w), int(lm[35, 0] + 0.25 * w)
+    y0, y1 = int(lm[30, 1]), int(lm[33, 1] + 0.1 * w)
+    for skin in worker.appearance.skins.skins:
+        lum = skin.rgba[y0:y1, x0:x1, :3].astype(float) @ [0.299, 0.587, 0.114]
+        assert (lum < 0.5 * np.median(lum)).sum() == 0, skin.name
+    painted = np.zeros((64, 64, 3), np.uint8) + 180
+    painted[30:34, 30:34] = 20
+    box = np.array([[16.0, 40], [24, 44], [32, 44], [40, 44], [48, 40]])  # 31-35 along y = 40-44
+    pts = np.zeros((68, 2))
+    pts[31:36], pts[30] = box, [32, 20]
+    assert _nostrils(painted, pts)[32, 32] and not _nostrils(painted, pts)[10, 10]
+
+
 def test_cards_are_exact_on_the_neutral_head_and_follow_the_skin(worker):
     from synthmarks.synth.cards import place
 

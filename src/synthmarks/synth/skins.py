@@ -6,6 +6,8 @@ every ICT texel takes the colour of the nearest point of the warped hm08 head. T
 * the lid margins and the mouth slit are filled from the skin around them: MakeHuman paints the
   opening itself dark, and a millimetre of registration error would put that dark line on ICT's
   lids or lips;
+* so are MakeHuman's painted nostrils (:func:`_nostrils`): ICT's nostril geometry and its
+  occlusion draw them;
 * texels outside ICT's UV islands are filled by a pull-push blur, so filtering at an island's
   edge never reads black;
 * alpha holds the texture's fine relief (luminance minus its blur): pores, wrinkles and lip lines
@@ -30,12 +32,16 @@ from synthmarks.synth.assets import SKINS
 from synthmarks.synth.register import BAKE_H, BAKE_W, Registration
 
 #: Bumped whenever the bake changes.
-BAKE_VERSION = 1
+BAKE_VERSION = 2
 #: How far (texels of the 1024-texel face tile, about 0.3 mm each) around the eye and mouth
 #: openings the skin is re-filled from its surroundings: hm08's inner lip, pale and wet, lands
 #: a few millimetres into ICT's lips.
 EYE_MARGIN_TX = 6
 MOUTH_MARGIN_TX = 14
+#: A painted nostril: darker than this fraction of the nose base's median luminance, grown by
+#: the margin (texels).
+NOSTRIL_DARK = 0.6
+NOSTRIL_MARGIN_TX = 4
 
 
 @dataclass
@@ -60,6 +66,27 @@ def _openings(valid: np.ndarray, landmark_px: np.ndarray) -> np.ndarray:
         k = 2 * margin + 1
         out |= cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
     return out & valid
+
+
+def _nostrils(rgb: np.ndarray, landmark_px: np.ndarray) -> np.ndarray:
+    """Texels of MakeHuman's painted nostrils: much darker than the skin of the nose base.
+
+    hm08's texture paints each nostril as a dark blob with a black core, and its edges become
+    steep relief; baked through the registration they sit a little off ICT's own nostrils, and
+    rendered they doubled them into gaping black holes above the nose's lower edge, where the
+    labels 31-35 are. Filled from the skin around, the nostrils are ICT's geometry, darkened by its
+    occlusion as in the v1 look."""
+    w = float(np.linalg.norm(landmark_px[35] - landmark_px[31]))
+    x0, x1 = landmark_px[31, 0] - 0.25 * w, landmark_px[35, 0] + 0.25 * w
+    y0, y1 = landmark_px[30, 1], landmark_px[33, 1] + 0.1 * w
+    y0, y1 = min(y0, y1), max(y0, y1)
+    lum = cv2.cvtColor(rgb.astype(np.float32), cv2.COLOR_RGB2GRAY)
+    window = np.zeros(lum.shape, bool)
+    window[int(y0) : int(np.ceil(y1)) + 1, int(x0) : int(np.ceil(x1)) + 1] = True
+    dark = window & (lum < NOSTRIL_DARK * np.median(lum[window]))
+    k = 2 * NOSTRIL_MARGIN_TX + 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
+    return cv2.dilate(dark.astype(np.uint8), disk) > 0
 
 
 def _pull_push(img: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -90,7 +117,7 @@ def bake(skin_bgr: np.ndarray, reg: Registration, landmark_px: np.ndarray) -> np
     mx = np.where(valid, reg.bake_u * w - 0.5, -1).astype(np.float32)
     my = np.where(valid, (1 - reg.bake_v) * h - 0.5, -1).astype(np.float32)
     rgb = cv2.remap(skin_bgr, mx, my, cv2.INTER_LINEAR)[..., ::-1]
-    fill = _openings(valid, landmark_px)
+    fill = _openings(valid, landmark_px) | (_nostrils(rgb, landmark_px) & valid)
     known = valid & ~fill
     rgb = np.clip(_pull_push(rgb, known), 0, 255)
     lum = cv2.cvtColor(rgb.astype(np.float32) / 255.0, cv2.COLOR_RGB2GRAY)
