@@ -91,6 +91,29 @@ def test_second_writer_is_refused_and_nothing_is_lost(tmp_path, face_model, refe
     resumed_equals_reference(out, face_model, reference, "--workers", "0")
 
 
+def test_a_resume_removes_unfinished_samples_beyond_its_count(tmp_path, face_model, reference):
+    """An interrupted larger run can leave a sample half-written past this run's count (the
+    race the second-writer test hit on a busy machine): the resume removes its pieces too, and
+    only those; in a shard, only its own indices."""
+    import shutil
+
+    out = tmp_path / "set"
+    shutil.copytree(reference, out)
+    image = (out / "000000.png").read_bytes()
+
+    def piece(i: int) -> Path:
+        (out / f"{i:06d}.png").write_bytes(image)
+        return out / f"{i:06d}.png"
+
+    piece(COUNT + 3)
+    resumed_equals_reference(out, face_model, reference, "--workers", "0")
+    # shard 1/2 owns the even indices: it removes COUNT + 4's piece, not COUNT + 5's
+    even, odd = piece(COUNT + 4), piece(COUNT + 5)
+    again = run_cli(*synth_args(out, face_model, COUNT, "--workers", "0", "--shard", "1/2"))
+    assert again.returncode == 0, again.stderr
+    assert not even.exists() and odd.exists()
+
+
 def test_two_shards_write_one_folder_at_once(tmp_path, face_model, reference):
     out = tmp_path / "set"
     args = [

@@ -440,7 +440,9 @@ def generate(
         mine = range(k - 1, count, n)
         done &= set(mine)
         damaged = find_damaged(out, done, cfg.size)
-        clean_partial(out, (partial & set(mine)) | set(damaged), shard)
+        # pieces of unfinished samples go at any index the shard owns, also beyond this count
+        # (left by an interrupted larger run; nothing complete is lost)
+        clean_partial(out, {i for i in partial if owns(shard, i)} | set(damaged), shard)
         done -= set(damaged)
         todo = [i for i in mine if i not in done]
         t0 = time.perf_counter()
