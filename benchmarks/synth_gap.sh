@@ -26,11 +26,12 @@ declare -A LOOK=(
 # Rows at the issue's budget (10,000 faces x 4 epochs, configs/experiments/gap_10k_*.yaml) take
 # slices of two 20,000-face sets of seed 1 (the v2 one is the start of v3's 60,000-face set).
 # 10k_v2r4: look revision 4, the first faces of v3 stage 2's set (seed 2); 10k_v2r4_seed1: the
-# same look on seed 1's faces (a set of its own: v3's was rendered in revision 2).
+# same look on seed 1's faces (a set of its own: v3's was rendered in revision 2); 10k_mix: seed
+# 1's faces, half of them in the v1 look (p_look_v1).
 declare -A SET=([10k_v2]=v3 [10k_v2_s2]=v3 [10k_v1]=v1_seed1 [10k_v1_s2]=v1_seed1
-  [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1)
+  [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1)
 declare -A SET_LOOK=([v3]="--seed 1" [v1_seed1]="--seed 1 --set look=v1" [v3_seed2]="--seed 2"
-  [v3r4_seed1]="--seed 1")
+  [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5")
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
 for row in "${ROWS[@]}"; do

@@ -330,6 +330,32 @@ def test_v2_samples_are_pure_functions_of_their_parameters(worker):
     assert a.meta["look"] == "v2" and set(a.meta["assets"]) >= {"skin", "hair", "hdri"}
 
 
+def test_a_mixed_run_draws_whole_v1_faces_and_leaves_the_others_alone(worker, face_model):
+    """p_look_v1: a face drawn in the v1 look is the v1 run's face, pixel for pixel, and every
+    other face the plain v2 run's (the look's draw comes after every other choice)."""
+    import dataclasses
+
+    from synthmarks.synth.generate import Worker
+    from synthmarks.synth.sampling import SynthConfig
+
+    v1 = Worker(SynthConfig(size=SIZE, look="v1"), str(face_model))
+    plain = worker.cfg
+    try:
+        worker.cfg = dataclasses.replace(plain, p_look_v1=0.5)
+        mixed = [worker.params(5, i) for i in range(12)]
+    finally:
+        worker.cfg = plain
+    photoreal = ["v2" in p for p in mixed]
+    assert 3 <= sum(photoreal) <= 9, photoreal
+    for i, p in enumerate(mixed):
+        assert p == (worker.params(5, i) if photoreal[i] else v1.params(5, i))
+    i = photoreal.index(False)
+    a, b = worker.make(mixed[i]), v1.make(v1.params(5, i))
+    assert a.meta["look"] == "v1" and np.array_equal(a.image, b.image)
+    assert np.array_equal(a.points, b.points) and np.array_equal(a.visibility, b.visibility)
+    assert np.array_equal(a.seg, b.seg)
+
+
 def test_v2_resume_and_shards_make_the_same_set(tmp_path, face_model, assets):
     from synthmarks.synth.generate import generate
     from synthmarks.synth.sampling import SynthConfig

@@ -165,8 +165,11 @@ def run(args: argparse.Namespace) -> int:
     )
     for why in summary["damaged"].values():
         print(f"synth: remade a damaged sample ({why})")
+    look = f"{cfg.look} look"
+    if cfg.look == "v2" and cfg.p_look_v1:
+        look += f", {cfg.p_look_v1:.0%} of faces in v1"
     print(
-        f"synth ({cfg.look} look): {summary['made']} made, {summary['skipped']} already there, "
+        f"synth ({look}): {summary['made']} made, {summary['skipped']} already there, "
         f"{summary['images_per_second']:.1f} images/s"
     )
     if args.preview:

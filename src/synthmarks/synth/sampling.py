@@ -141,6 +141,11 @@ class SynthConfig:
     p_hdri_light: float = 0.85
     p_hdri_background: float = 0.8
     p_shadows: float = 0.85
+    #: Share of a v2 run's faces drawn in the v1 look all through (look mixing: the procedural
+    #: skin, cap hair and key light beside the photographed ones, so that no one rendering
+    #: style is all a model learns a face from). Each such face is the v1 run's face of its
+    #: seed and index, pixel for pixel.
+    p_look_v1: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> SynthConfig:
@@ -444,7 +449,9 @@ def sample_params(
     if cfg.look == "v2":
         if catalogue is None:
             raise SynthmarksError("the photoreal look needs its asset catalogue")
-        p["v2"] = _photoreal(np.random.default_rng(int(rng.integers(1 << 62))), cfg, p, catalogue)
+        photoreal = np.random.default_rng(int(rng.integers(1 << 62)))
+        if rng.random() >= cfg.p_look_v1:  # the last draw: it changes no other choice
+            p["v2"] = _photoreal(photoreal, cfg, p, catalogue)
     return p
 
 
