@@ -6,7 +6,7 @@ the first pass at each turn in turn (the face turned 0 / 90 / 180 / 270 degrees)
 (% as ``eval`` normalises the format) and the wrong picks per rule and search threshold, before
 the eye-line re-cut. Pick on synthetic sets; the dev sets are for the record.
 
-    python benchmarks/roll_rules.py --data ../shared/data/facesynthetics-100
+    python benchmarks/roll_rules.py --data ../shared/data/facesynthetics-100 [--model M]
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ from synthmarks.landmarks import NUM_POINTS, bounding_box
 TURNS = (0.0, 90.0, 180.0, 270.0)
 
 
-def looks(data: Path, limit: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def looks(
+    data: Path, limit: int | None, model: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First-pass confidence, second-pass confidence and NME, each (faces, 4 turns)."""
-    engine = Landmarker(roll="none").predictor
+    engine = Landmarker(model, roll="none").predictor
     samples = load_dataset(data, limit=limit)
     norm = DEFAULT_NORM[detect_format(data)]
     images = [s.load_image() for s in samples]
@@ -63,12 +65,14 @@ def pick(c1: np.ndarray, c2: np.ndarray, first: int, rule: str, threshold: float
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--model", "-m", help="a checkpoint or .onnx (default: the released model)")
     p.add_argument("--limit", type=int)
     p.add_argument("--thresholds", type=float, nargs="+", default=[0.5, 0.55, 0.6])
     args = p.parse_args(argv)
-    c1, c2, err = looks(args.data, args.limit)
+    c1, c2, err = looks(args.data, args.limit, args.model)
     n = len(err)
-    print(f"{args.data}: {n} faces, roll none upright {100 * err[:, 0].mean():.2f} %")
+    upright = 100 * err[:, 0].mean()
+    print(f"{args.model or 'released model'} on {args.data}: {n} faces, roll none {upright:.2f} %")
     print("| threshold | rule | NME % / wrong picks, first pass at 0, 90, 180, 270 |")
     print("|---|---|---|")
     for threshold in args.thresholds:
