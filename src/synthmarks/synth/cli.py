@@ -115,6 +115,18 @@ def run(args: argparse.Namespace) -> int:
     from synthmarks.fileio import prepare_out_dir
 
     prepare_out_dir(args.out, "--out")  # a bad --out fails now, not after a minute's conversion
+    if not args.relabel:
+        from synthmarks.synth.sampling import SynthConfig
+
+        # a bad --set fails before the face model is looked for or converted
+        cfg = SynthConfig(
+            size=args.size,
+            supersample=args.supersample,
+            jaw_convention=args.jaw_convention,
+            brow_convention=args.brow_convention,
+            backgrounds=args.backgrounds,
+            assets=args.assets,
+        ).with_overrides(args.overrides)
     convert_face_model_once(args.face_model, quiet=args.no_progress)
 
     if args.relabel:
@@ -138,16 +150,7 @@ def run(args: argparse.Namespace) -> int:
 
     from synthmarks.synth.generate import generate
     from synthmarks.synth.preview import write_preview
-    from synthmarks.synth.sampling import SynthConfig
 
-    cfg = SynthConfig(
-        size=args.size,
-        supersample=args.supersample,
-        jaw_convention=args.jaw_convention,
-        brow_convention=args.brow_convention,
-        backgrounds=args.backgrounds,
-        assets=args.assets,
-    ).with_overrides(args.overrides)
     if args.backgrounds:
         from synthmarks.synth.backgrounds import BackgroundBank
 
