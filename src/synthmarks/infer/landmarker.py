@@ -46,6 +46,11 @@ ROLLS = ("auto", "none")
 #: chosen, with the rule of :meth:`Landmarker._search_quarters`, on 400 synthetic faces of a seed
 #: never trained on and Face Synthetics 100 (docs/experiments.md, "Any in-plane rotation")
 ROLL_SEARCH_CONFIDENCE = 0.6
+#: between two unsure turns, the weight of the second look's drift (mean point move over the box
+#: side) against the summed confidences: a wrong turn's points do not make a box the model then
+#: agrees with, so they move. 4 was chosen on the same two synthetic sets as the threshold, for
+#: the released model and the v3 stages alike (docs/experiments.md, "Any in-plane rotation")
+ROLL_DRIFT_WEIGHT = 4.0
 
 
 @dataclass
@@ -313,8 +318,9 @@ class Landmarker:
         """Where the first pass is unsure, try the other three quarter turns (one batch for all
         such faces). A turn at least ``ROLL_SEARCH_CONFIDENCE`` sure is taken, as a first pass
         that sure would have been; otherwise the two most confident turns get a second pass
-        from the box of each one's points and the larger sum of the two confidences wins (the
-        winner keeps its first-pass points). The rule is the same whichever turn came first, so
+        from the box of each one's points and the larger sum of the two confidences, less
+        ``ROLL_DRIFT_WEIGHT`` times how far the second pass moved the points, wins (the winner
+        keeps its first-pass points). The rule is the same whichever turn came first, so
         a face turned by a quarter gets the answer it gets upright. Updates the arrays in place.
 
         Why the second look: a hard profile, upright, can be less confident than a wrong turn's
@@ -346,7 +352,10 @@ class Landmarker:
             fb = np.stack([frame_box(p, a) for p, a in zip(two_p, two_a, strict=True)])
             p2, s2, _ = self._pass([rgb[low[r]] for r in rows], fb, two_a)
             c2 = s2.mean(axis=1).reshape(len(unsure), 2)
-            both = c1[unsure[:, None], top2[unsure]] + c2  # two looks at each turn, summed
+            side = np.sqrt((fb[:, 2] - fb[:, 0]) * (fb[:, 3] - fb[:, 1]))
+            drift = (np.linalg.norm(p2 - two_p, axis=2).mean(axis=1) / side).reshape(-1, 2)
+            # two looks at each turn, summed, less how far the second look moved the points
+            both = c1[unsure[:, None], top2[unsure]] + c2 - ROLL_DRIFT_WEIGHT * drift
             pick[unsure] = top2[unsure, both.argmax(axis=1)]
         for j, i in enumerate(low):
             col = int(pick[j])
