@@ -1,10 +1,12 @@
 """Recall, false positives and speed of the face detectors: the figures of docs/detection.md.
 
     python benchmarks/bench_detect.py [--shared ../shared] [--purpose still|video] [--calibrate]
+        [--model M] [--min-confidence C] [--methods yunet dlib haar]
 
 prints the two tables (markdown) to stdout; ``--shared`` defaults to $SYNTHMARKS_SHARED, else
 ../shared; ``--purpose video`` runs each detector at its video size (``detect.WORK_SIZE``);
-``--calibrate`` prints the score fits instead of the tables.
+``--calibrate`` prints the score fits instead of the tables; ``--model`` measures a landmark model
+other than the released one (a candidate's confidence scale, before it ships).
 
 One run measures every detector on the same images. Recall: a face counts as found when a
 detection's centre lies inside the ground-truth landmark box and its size is within 0.5-2.5x of
@@ -118,9 +120,16 @@ def yaw_of(sample, k: float) -> float:
     return k * float(np.degrees(np.arcsin(min(1.0, abs(asymmetry(sample.points))))))
 
 
-def measure(det: FaceDetector, lm: Landmarker, sets: dict, negatives: list, k: float) -> list:
+def measure(
+    det: FaceDetector,
+    lm: Landmarker,
+    sets: dict,
+    negatives: list,
+    k: float,
+    min_confidence: float = MIN_CONFIDENCE,
+) -> list:
     """Markdown rows: recall per set and |yaw| bin, for the detector alone (face score >= 0.5) and
-    for the whole pipeline (then landmark confidence >= MIN_CONFIDENCE), ms per image; false
+    for the whole pipeline (then landmark confidence >= ``min_confidence``), ms per image; false
     positives on the face-free images."""
     rows = []
     for set_name, samples in sets.items():
@@ -132,7 +141,7 @@ def measure(det: FaceDetector, lm: Landmarker, sets: dict, negatives: list, k: f
             times.append(time.perf_counter() - t0)
             faces = lm.faces([img], [dets])[0]
             hits.append(found([d.box for d in dets], s.points))
-            piped.append(found([f.box for f in faces if f.confidence >= MIN_CONFIDENCE], s.points))
+            piped.append(found([f.box for f in faces if f.confidence >= min_confidence], s.points))
             yaws.append(yaw_of(s, k))
         h, p, y = np.array(hits), np.array(piped), np.array(yaws)
         cells = [f"{h.mean():.3f} / {p.mean():.3f}"]
@@ -144,7 +153,7 @@ def measure(det: FaceDetector, lm: Landmarker, sets: dict, negatives: list, k: f
     for img in negatives:
         dets = det.detect(img)
         fp_det += len(dets)
-        fp_pipe += sum(f.confidence >= MIN_CONFIDENCE for f in lm.faces([img], [dets])[0])
+        fp_pipe += sum(f.confidence >= min_confidence for f in lm.faces([img], [dets])[0])
     return rows, (fp_det, fp_pipe)
 
 
@@ -187,6 +196,14 @@ def main() -> None:
     )
     ap.add_argument("--calibrate", action="store_true", help="fit raw score -> face score")
     ap.add_argument("--purpose", default="still", choices=["still", "video"], help="work size")
+    ap.add_argument("--model", "-m", help="landmark model (default: the released one)")
+    ap.add_argument("--min-confidence", type=float, default=MIN_CONFIDENCE, help="landmark check")
+    ap.add_argument(
+        "--methods",
+        nargs="+",
+        default=["yunet", "dlib", "haar"],
+        help="detectors to calibrate or measure (yunet: the YuNet row; dlib: the HOG rows)",
+    )
     args = ap.parse_args()
     cv2.setNumThreads(1)
     sets = {name: load_dataset(args.shared / "data" / name) for name in SETS}
@@ -195,9 +212,9 @@ def main() -> None:
         f"|yaw| from the points: {k:.2f} asin|asymmetry| (AFLW2000-3D median error {err:.1f} deg)"
     )
     negatives = face_free_images(args.shared)
-    lm = Landmarker()
+    lm = Landmarker(args.model)
     if args.calibrate:
-        for method in ("yunet", "dlib", "haar"):
+        for method in args.methods:
             print(method)
             calibrate(DetectorConfig(method=method), lm, sets, negatives)
         return
@@ -205,8 +222,10 @@ def main() -> None:
     print(f"\n{head}\n|---|---|---|---|---|---|---|")
     fp = []
     for name, cfg in DETECTORS.items():
+        if cfg.method not in args.methods:
+            continue
         det = FaceDetector(DetectorConfig(**{**cfg.__dict__, "purpose": args.purpose}))
-        rows, counts = measure(det, lm, sets, negatives, k)
+        rows, counts = measure(det, lm, sets, negatives, k, args.min_confidence)
         for row in rows:
             print(f"| {name} | {' | '.join(row)} |")
         fp.append((name, *counts))
