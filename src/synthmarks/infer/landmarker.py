@@ -51,6 +51,11 @@ ROLL_SEARCH_CONFIDENCE = 0.6
 #: agrees with, so they move. 4 was chosen on the same two synthetic sets as the threshold, for
 #: the released model and the v3 stages alike (docs/experiments.md, "Any in-plane rotation")
 ROLL_DRIFT_WEIGHT = 4.0
+#: a face whose surest turn is less sure than this keeps its first pass: the model makes sense
+#: of no turn, and picking one is a coin toss (Face Synthetics 000081 with v3's stage 4: 0.17-0.27
+#: at every turn, 27 % NME upright, 73 % turned upside down). The lowest round value that keeps
+#: it; higher ones also keep faces whose right turn is merely unsure (docs/experiments.md)
+ROLL_MIN_TURN_CONFIDENCE = 0.25
 
 
 @dataclass
@@ -321,7 +326,9 @@ class Landmarker:
         from the box of each one's points and the larger sum of the two confidences, less
         ``ROLL_DRIFT_WEIGHT`` times how far the second pass moved the points, wins (the winner
         keeps its first-pass points). The rule is the same whichever turn came first, so
-        a face turned by a quarter gets the answer it gets upright. Updates the arrays in place.
+        a face turned by a quarter gets the answer it gets upright, except a face that no turn
+        makes ``ROLL_MIN_TURN_CONFIDENCE`` sure: it keeps its first pass. Updates the arrays in
+        place.
 
         Why the second look: a hard profile, upright, can be less confident than a wrong turn's
         first pass, but the wrong turn's points do not make a face box the model then agrees
@@ -342,8 +349,13 @@ class Landmarker:
         c1 = cand_s.mean(axis=2)
         top2 = np.argsort(-c1, axis=1, kind="stable")[:, :2]  # (F, 2)
         pick = top2[:, 0].copy()
+        best = c1[np.arange(len(low)), pick]
+        # no turn the model makes sense of: the first pass stands (a coin toss otherwise)
+        pick[best < ROLL_MIN_TURN_CONFIDENCE] = 0
         # a sure turn is taken as a sure first pass is; only unsure ones get the second pass
-        unsure = np.flatnonzero(c1[np.arange(len(low)), pick] < ROLL_SEARCH_CONFIDENCE)
+        unsure = np.flatnonzero(
+            (best < ROLL_SEARCH_CONFIDENCE) & (best >= ROLL_MIN_TURN_CONFIDENCE)
+        )
         if len(unsure):
             rows = np.repeat(unsure, 2)
             cols = top2[unsure].reshape(-1)
