@@ -97,20 +97,28 @@ def test_an_upside_down_face_is_found(shared):
     assert auto_err == pytest.approx(up_err, abs=0.005)
 
 
+def face_synthetics_error(shared, name: str, stage: int):
+    """NME of one Face Synthetics face (x-ray jaw, its own box) under a v3 stage's checkpoint,
+    as a function of the Landmarker's keyword arguments: the roll search's pinned cases."""
+    from synthmarks.eval.metrics import nme
+
+    sample = next(s for s in load_dataset(shared / "data/facesynthetics-100") if s.name == name)
+    image, box, gt = sample.load_image(), bounding_box(sample.points), sample.points[None, :68]
+    model = Path(__file__).resolve().parents[2] / f"checkpoints/v3/stage{stage}.pt"
+
+    def error(**kw) -> float:
+        return nme(Landmarker(model, jaw="xray", **kw).predict(image, box)[None], gt, "box")[0]
+
+    return error
+
+
 def test_a_wrong_turn_that_drifts_loses_to_the_upright_pass(shared, monkeypatch):
     """Face Synthetics 000061, a hard profile, with v3 stage 3: its 270-degree turn is surer than
     upright, but that turn's second look moves the points by 9 % of the box; the drift term
     keeps the face upright, where summed confidences alone turned it (docs/experiments.md)."""
-    from synthmarks.eval.metrics import nme
     from synthmarks.infer import landmarker
 
-    sample = next(s for s in load_dataset(shared / "data/facesynthetics-100") if s.name == "000061")
-    image, box, gt = sample.load_image(), bounding_box(sample.points), sample.points[None, :68]
-    model = Path(__file__).resolve().parents[2] / "checkpoints/v3/stage3.pt"
-
-    def error(**kw):
-        return nme(Landmarker(model, jaw="xray", **kw).predict(image, box)[None], gt, "box")[0]
-
+    error = face_synthetics_error(shared, "000061", stage=3)
     upright = error(roll="none")
     assert upright < 0.1 and error() == pytest.approx(upright, abs=1e-6)
     monkeypatch.setattr(landmarker, "ROLL_DRIFT_WEIGHT", 0.0)
@@ -120,16 +128,9 @@ def test_a_wrong_turn_that_drifts_loses_to_the_upright_pass(shared, monkeypatch)
 def test_a_face_no_turn_makes_sense_of_keeps_its_first_pass(shared, monkeypatch):
     """Face Synthetics 000081 with v3 stage 4: under 0.28 mean confidence at every turn; the
     search leaves it as it came (27 % NME) where picking a turn put it upside down (73 %)."""
-    from synthmarks.eval.metrics import nme
     from synthmarks.infer import landmarker
 
-    sample = next(s for s in load_dataset(shared / "data/facesynthetics-100") if s.name == "000081")
-    image, box, gt = sample.load_image(), bounding_box(sample.points), sample.points[None, :68]
-    model = Path(__file__).resolve().parents[2] / "checkpoints/v3/stage4.pt"
-
-    def error(**kw):
-        return nme(Landmarker(model, jaw="xray", **kw).predict(image, box)[None], gt, "box")[0]
-
+    error = face_synthetics_error(shared, "000081", stage=4)
     first = error(roll="none")
     assert error() == pytest.approx(first, abs=1e-6)
     monkeypatch.setattr(landmarker, "ROLL_MIN_TURN_CONFIDENCE", 0.0)
