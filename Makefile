@@ -36,7 +36,7 @@ CPY := $(CVENV)/bin/python
 COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jaxlib==0.7.1 \
 	opencv-contrib-python==4.11.0.86 scipy==1.17.1 matplotlib==3.11.2 scikit-image==0.26.0 \
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
-	face_recognition_models==0.3.0 pytest==9.2.0
+	face_recognition_models==0.3.0 pytest==9.2.0 omegaconf==2.4.0
 COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape
 
 compare-env: $(CVENV)/.installed
@@ -57,8 +57,8 @@ $(CVENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 compare: compare-env
-	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --data $(SHARED)/data/aflw2000-3d-dev --out runs/compare
-	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --data $(SHARED)/data/real-68pt --out runs/compare-real-68pt
+	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/aflw2000-3d-dev --out runs/compare
+	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/real-68pt --out runs/compare-real-68pt
 
 # The released model from nothing but the ICT-FaceKit archive (README, "Reproducing it"): about
 # 3.5 hours on 2 CPU cores. Every step resumes: synth skips the faces already written, a stage whose
