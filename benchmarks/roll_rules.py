@@ -20,7 +20,7 @@ import numpy as np
 from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.eval.evaluate import DEFAULT_NORM
 from synthmarks.eval.metrics import nme
-from synthmarks.infer.landmarker import Landmarker, frame_box
+from synthmarks.infer.landmarker import Landmarker, frame_box, point_drift
 from synthmarks.landmarks import NUM_POINTS, bounding_box
 
 TURNS = (0.0, 90.0, 180.0, 270.0)
@@ -44,10 +44,9 @@ def looks(
         p1, s1 = p1[:, :NUM_POINTS], s1[:, :NUM_POINTS]
         again = np.stack([frame_box(p, turn) for p in p1])
         p2, s2 = engine.predict_with_scores(images, again, angles)
-        side = np.sqrt((again[:, 2] - again[:, 0]) * (again[:, 3] - again[:, 1]))
         c1.append(s1.mean(1))
         c2.append(s2[:, :NUM_POINTS].mean(1))
-        drift.append(np.linalg.norm(p2[:, :NUM_POINTS] - p1, axis=2).mean(1) / side)
+        drift.append(point_drift(p1, p2[:, :NUM_POINTS], again))
         err.append(nme(p1, gts, norm))
     return np.array(c1).T, np.array(c2).T, np.array(drift).T, np.array(err).T
 

@@ -95,8 +95,8 @@ def test_tilted_faces_are_cut_upright(yunet, shared, monkeypatch):
     """Faces turned to a 50 degree tilt: YuNet's eyes give a first roll (it underestimates large
     ones), the predicted eyes a second, and the upright crops beat plain ones (on these 6 dev
     faces: mean NME 0.044 against 0.047 with the released model, 0.032 against 0.040 with v3's
-    stage 3). Without the turned copies, which would find these faces
-    nearer upright in the copy turned by a quarter."""
+    stage 3). Without the turned copies, which would find these faces nearer upright in the copy
+    turned by a quarter."""
     samples = load_dataset(shared / "data/aflw2000-3d-dev", limit=30)
     samples = [s for s in samples if abs(s.yaw) < 30]
     lm = Landmarker(detector_model=yunet, detect_turns=False)

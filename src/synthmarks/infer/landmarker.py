@@ -364,8 +364,7 @@ class Landmarker:
             fb = np.stack([frame_box(p, a) for p, a in zip(two_p, two_a, strict=True)])
             p2, s2, _ = self._pass([rgb[low[r]] for r in rows], fb, two_a)
             c2 = s2.mean(axis=1).reshape(len(unsure), 2)
-            side = np.sqrt((fb[:, 2] - fb[:, 0]) * (fb[:, 3] - fb[:, 1]))
-            drift = (np.linalg.norm(p2 - two_p, axis=2).mean(axis=1) / side).reshape(-1, 2)
+            drift = point_drift(two_p, p2, fb).reshape(-1, 2)
             # two looks at each turn, summed, less how far the second look moved the points
             both = c1[unsure[:, None], top2[unsure]] + c2 - ROLL_DRIFT_WEIGHT * drift
             pick[unsure] = top2[unsure, both.argmax(axis=1)]
@@ -454,6 +453,14 @@ class Landmarker:
             box = bounding_box(p).astype(np.float32)
             out[i].append(Face(box, d.score, p, float(s.mean()), s, hp))
         return out
+
+
+def point_drift(before: np.ndarray, after: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(B,) mean distance each face's points moved between two passes, over the side (square
+    root of the area) of the box the second pass was cut from: how little a model agrees with
+    its own answer, the roll search's tie-breaker."""
+    side = np.sqrt((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
+    return np.linalg.norm(after - before, axis=2).mean(axis=1) / side
 
 
 def eye_roll(points: np.ndarray) -> float:
