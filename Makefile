@@ -60,32 +60,41 @@ compare: compare-env
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/aflw2000-3d-dev --out runs/compare
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/real-68pt --out runs/compare-real-68pt
 
-# The released model from nothing but the ICT-FaceKit archive (README, "Reproducing it"): about
-# 3.5 hours on 2 CPU cores. Every step resumes: synth skips the faces already written, a stage whose
-# summary.json exists is done, an interrupted stage continues from its last.pt.
+# The released model (v3) from nothing but the ICT-FaceKit archive and the CC0 assets in
+# $(SHARED)/assets (README, "Reproducing it"): about 8.5 hours on 2 CPU cores and 32 GB of faces.
+# Every step resumes: synth skips the faces already written, a stage whose summary.json exists is
+# done, an interrupted stage continues from its last.pt. Each stage's config starts from the
+# committed checkpoints/v3/ weights; here each starts from the previous stage's own best.pt.
 export SYNTHMARKS_DATA ?= data/synth
-RELEASE_FACES ?= 60000
 ASSET := src/synthmarks/assets/synthmarks-default
 TRAIN := MALLOC_MMAP_THRESHOLD_=1000000 $(VENV)/bin/synthmarks train
+SYNTH := $(VENV)/bin/synthmarks synth
+INIT_v3_stage2 := runs/v3/best.pt
+INIT_v3_stage3 := runs/v3_stage2/best.pt
+INIT_v3_stage4 := runs/v3_stage3/best.pt
+INIT_v3_stage5 := runs/v3_stage4/best.pt
 
 release: setup
-	$(VENV)/bin/synthmarks synth --out $(SYNTHMARKS_DATA)/release --count $(RELEASE_FACES) --seed 1
-	$(VENV)/bin/synthmarks synth --out $(SYNTHMARKS_DATA)/val_seed2 --count 500 --seed 2
-	$(MAKE) runs/release/summary.json runs/release_finetune/summary.json runs/release_stage3/summary.json
-	$(VENV)/bin/synthmarks synth --relabel $(SYNTHMARKS_DATA)/release --count 30000 \
-		--brow-convention centre --out $(SYNTHMARKS_DATA)/release_browcentre
-	$(VENV)/bin/synthmarks synth --relabel $(SYNTHMARKS_DATA)/val_seed2 \
-		--brow-convention centre --out $(SYNTHMARKS_DATA)/val_seed2_browcentre
-	$(MAKE) runs/release_stage4/summary.json
-	$(VENV)/bin/synthmarks eval -m runs/release_stage4/best.pt -m runs/release_stage4/best.pt+flip \
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3 --count 60000 --seed 1
+	$(MAKE) runs/v3/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed2 --count 60000 --seed 2
+	$(MAKE) runs/v3_stage2/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed3 --count 40000 --seed 3 --set p_look_v1=0.5
+	$(MAKE) runs/v3_stage3/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed4 --count 40000 --seed 4 --set p_look_v1=0.5
+	$(MAKE) runs/v3_stage4/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed5 --count 40000 --seed 5 --set p_look_v1=0.5
+	$(MAKE) runs/v3_stage5/summary.json
+	$(VENV)/bin/synthmarks eval -m runs/v3_stage5/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
-	cp runs/release_stage4/best.pt $(ASSET).pt
+	cp runs/v3_stage5/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
 
 # One training stage; $(wildcard) is expanded when the recipe runs, so a stage that was cut off
-# resumes. Stage order is the order of the $(MAKE) line above.
+# resumes. A stage named in an INIT_ variable above starts from that stage's weights.
 runs/%/summary.json:
-	$(TRAIN) --config configs/$*.yaml $(if $(wildcard runs/$*/last.pt),--resume)
+	$(TRAIN) --config configs/$*.yaml $(if $(INIT_$*),--set init.checkpoint=$(INIT_$*)) \
+		$(if $(wildcard runs/$*/last.pt),--resume)
 
 clean:
 	rm -rf $(VENV) $(CVENV) runs

@@ -5,8 +5,10 @@
 
 prints the two tables (markdown) to stdout; ``--shared`` defaults to $SYNTHMARKS_SHARED, else
 ../shared; ``--purpose video`` runs each detector at its video size (``detect.WORK_SIZE``);
-``--calibrate`` prints the score fits instead of the tables; ``--model`` measures a landmark model
-other than the released one (a candidate's confidence scale, before it ships).
+``--calibrate`` prints the score fits instead of the tables, and the share of faces dropped
+and of non-faces kept at each landmark check (how ``MIN_CONFIDENCE`` is chosen for a model);
+``--model`` measures a landmark model other than the released one (a candidate's confidence
+scale, before it ships).
 
 One run measures every detector on the same images. Recall: a face counts as found when a
 detection's centre lies inside the ground-truth landmark box and its size is within 0.5-2.5x of
@@ -187,6 +189,13 @@ def calibrate(cfg: DetectorConfig, lm: Landmarker, sets: dict, negatives: list) 
             f"  landmark confidence of {'faces' if is_face else 'non-faces'}, percentiles {q}: "
             f"{pct} ({len(conf[is_face])})"
         )
+    faces, others = np.array(conf[True]), np.array(conf[False])
+    print("  | landmark check | faces dropped % | non-faces kept % |\n  |---|---|---|")
+    for t in np.arange(0.36, 0.505, 0.01):
+        print(f"  | {t:.2f} | {100 * np.mean(faces < t):.1f} | {100 * np.mean(others >= t):.1f} |")
+    cuts = np.unique(np.concatenate([faces, others]))
+    gap = [abs(np.mean(faces < t) - np.mean(others >= t)) for t in cuts]
+    print(f"  equal-error landmark check: {cuts[int(np.argmin(gap))]:.3f}")
 
 
 def main() -> None:

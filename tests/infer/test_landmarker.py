@@ -67,15 +67,27 @@ def test_bad_inputs(tiny_checkpoint, tmp_path):
 
 
 def test_detect_finds_real_faces(shared):
-    """Every one of the first 20 dev faces, profiles included, is found by the default detector
-    (YuNet finds 199 of the 200; docs/detection.md), with landmarks and both scores."""
-    lm = Landmarker()
+    """Each of the first 20 dev faces, profiles included, is found by the default detector (YuNet
+    finds 199 of the 200; docs/detection.md), with landmarks and both scores; the landmark check
+    drops one only where the model misreads it (image00179, a profile behind sunglasses that the
+    released model reads facing the other way, at confidence 0.33)."""
+    from synthmarks.eval.metrics import nme
+
+    lm = Landmarker(jaw="xray")  # AFLW2000-3D's jaw
     samples = load_dataset(shared / "data/aflw2000-3d-dev", limit=20)
-    for s, faces in zip(samples, lm.detect_batch([s.image_path for s in samples]), strict=True):
+    paths = [s.image_path for s in samples]
+    kept, every = lm.detect_batch(paths), lm.detect_batch(paths, min_confidence=0.0)
+    dropped = []
+    for s, faces, found in zip(samples, kept, every, strict=True):
         gt = bounding_box(s.points)
-        assert any(f.box[0] < (gt[0] + gt[2]) / 2 < f.box[2] for f in faces), s.image_path.name
+        here = [f for f in found if f.box[0] < (gt[0] + gt[2]) / 2 < f.box[2]]
+        assert here, s.image_path.name
+        if not any(f.box[0] < (gt[0] + gt[2]) / 2 < f.box[2] for f in faces):
+            dropped.append(s.image_path.name)
+            assert nme(here[0].landmarks[None], s.points[None, :68], "box")[0] > 0.1
         for f in faces:
             assert f.landmarks.shape == (68, 2) and 0 <= f.confidence <= 1 and 0 <= f.score <= 1
+    assert len(dropped) <= 1, dropped
     assert lm.detect(np.full((240, 320, 3), 127, np.uint8)) == []
 
 
@@ -87,14 +99,37 @@ def test_an_upside_down_face_is_found(shared):
     sample = load_dataset(shared / "data/aflw2000-3d-dev", limit=1)[0]
     turned = sample.rotated(180)
     box = bounding_box(turned.points)
-    upright = Landmarker().predict(sample.load_image(), bounding_box(sample.points))
-    auto = Landmarker().predict(turned.load_image(), box)
-    plain = Landmarker(roll="none").predict(turned.load_image(), box)
+    lm, plain = Landmarker(jaw="xray"), Landmarker(roll="none", jaw="xray")  # AFLW2000-3D's jaw
+    upright = lm.predict(sample.load_image(), bounding_box(sample.points))
+    auto = lm.predict(turned.load_image(), box)
+    plain = plain.predict(turned.load_image(), box)
     up_err = nme(upright[None], sample.points[None, :68], "box")[0]
     auto_err = nme(auto[None], turned.points[None, :68], "box")[0]
     plain_err = nme(plain[None], turned.points[None, :68], "box")[0]
     assert up_err < 0.08 and plain_err > 0.2
     assert auto_err == pytest.approx(up_err, abs=0.005)
+
+
+def test_a_tracked_face_is_followed_at_its_turn_without_a_search(shared, monkeypatch):
+    """``follow`` (video tracks) cuts a face at the quarter turn of its last points and never
+    runs the quarter-turn search: an upside-down face followed from its own points scores as
+    the searched answer did."""
+    from synthmarks.eval.metrics import nme
+
+    sample = load_dataset(shared / "data/aflw2000-3d-dev", limit=1)[0]
+    turned = sample.rotated(180)
+    image, truth = turned.load_image(), turned.points[None, :68]
+    lm = Landmarker(jaw="xray")
+    found = lm.predict(image, bounding_box(turned.points))
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("a followed face was searched")
+
+    monkeypatch.setattr(lm, "_search_quarters", no_search)
+    pts, scores, pose = lm.follow(image, found[None])
+    assert pts.shape == (1, 68, 2) and scores.shape == (1, 68) and pose.shape == (1, 3)
+    err = nme(pts, truth, "box")[0]
+    assert err == pytest.approx(nme(found[None], truth, "box")[0], abs=0.005) and err < 0.08
 
 
 def face_synthetics_error(shared, name: str, stage: int):

@@ -33,5 +33,5 @@ def test_default_landmarker_onnx_matches_torch(dev):
 
 def test_released_model_is_accurate_on_real_faces(dev):
     images, gts, boxes = dev
-    errors = nme(Landmarker().predict_batch(images, boxes), gts, "box")
+    errors = nme(Landmarker(jaw="xray").predict_batch(images, boxes), gts, "box")  # AFLW's jaw
     assert errors.mean() < 0.08  # the mean shape scores ~0.18 on the same faces

@@ -83,22 +83,42 @@ def test_checkpoint_declares_outputs_and_predicts_pose(heads_checkpoint):
     np.testing.assert_allclose(onnx.pose(image, box), pose[0], atol=1e-2)
 
 
-def test_released_model_gives_the_xray_jaw_and_warns_only_when_asked_for_the_outline():
+def test_released_model_gives_both_jaws_and_the_pose():
+    """The shipped model has both heads: the outline jaw by default (what predict, video and live
+    draw), the x-ray jaw on request, and a head pose per face, from both backends."""
+    from synthmarks.infer.landmarker import Landmarker
+
+    image = np.zeros((96, 96, 3), np.uint8)
+    box = (20, 20, 70, 75)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SynthmarksWarning)  # the default asks nothing it lacks
+        lm = Landmarker(backend="torch", roll="none")
+        xray = Landmarker(backend="torch", jaw="xray", roll="none")
+    assert lm.jaw == "outline" and xray.jaw == "xray" and lm.layout.pose
+    np.testing.assert_allclose(
+        lm.predict(image, box)[17:], xray.predict(image, box)[17:], atol=1e-4
+    )
+    pose = lm.pose(image, box)
+    assert pose.shape == (3,) and np.all(np.abs(pose) <= 180)
+    np.testing.assert_allclose(Landmarker(roll="none").pose(image, box), pose, atol=1e-2)
+
+
+def test_a_model_without_the_heads_gives_the_xray_jaw_and_warns_only_when_asked(tiny_checkpoint):
     from synthmarks.infer.landmarker import Landmarker
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", SynthmarksWarning)  # the default asks nothing it lacks
-        assert Landmarker(backend="torch").jaw == "xray"
+        assert Landmarker(tiny_checkpoint, backend="torch").jaw == "xray"
     with pytest.warns(SynthmarksWarning, match="no outline jaw"):
-        lm = Landmarker(backend="torch", jaw="outline")
+        lm = Landmarker(tiny_checkpoint, backend="torch", jaw="outline")
     assert lm.jaw == "xray" and not lm.layout.pose
     with pytest.raises(SynthmarksError, match="no pose head"):
         lm.pose(np.zeros((96, 96, 3), np.uint8), (20, 20, 70, 75))
     with warnings.catch_warnings():
         warnings.simplefilter("error", SynthmarksWarning)
-        assert Landmarker(backend="torch", jaw="xray").jaw == "xray"
+        assert Landmarker(tiny_checkpoint, backend="torch", jaw="xray").jaw == "xray"
     with pytest.raises(SynthmarksError, match="jaw must be"):
-        Landmarker(backend="torch", jaw="chin")
+        Landmarker(tiny_checkpoint, backend="torch", jaw="chin")
 
 
 def test_training_validation_scores_the_outline_jaw_and_the_pose(heads_checkpoint):

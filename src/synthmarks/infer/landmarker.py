@@ -27,14 +27,16 @@ DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
 #: what may run a model (see :class:`Landmarker`)
 BACKENDS = ("auto", "onnx", "torch")
-#: landmark confidence below which a detection is not taken for a face: set from the runs of
-#: benchmarks/bench_detect.py (and its --calibrate) in docs/detection.md: at 0.35 a dog stays a
-#: face, from 0.40 to 0.45 the recall on the dev sets is the same
-MIN_CONFIDENCE = 0.42
+#: landmark confidence below which a detection is not taken for a face; it belongs to the
+#: released model's confidence scale, so it is re-chosen with each release: over every YuNet
+#: detection of ``benchmarks/bench_detect.py --calibrate`` (docs/detection.md) it drops the same
+#: 2.3 % of faces as 0.42 did for the model before (0.1.0), and keeps 12.8 % of non-faces (13.4)
+MIN_CONFIDENCE = 0.40
 #: how much surer than ``min_confidence`` a face found only in a quarter-turned copy of the image
-#: must be (0.50 at the default): the turned looks add hands, knees and necklines that YuNet takes
-#: for faces; on the 26 real-68pt photos three such came through at 0.44-0.47, while 177 of the 180
-#: faces found on 60 AFLW2000-3D dev photos turned by 90 / 180 / 270 degrees score 0.50 or more
+#: must be (0.48 at the default): the turned looks add hands, knees and necklines that YuNet takes
+#: for faces; with the model before (0.1.0) three such came through at 0.44-0.47 on the 26
+#: real-68pt photos, while 177 of the 180 faces found on 60 AFLW2000-3D dev photos turned by 90 /
+#: 180 / 270 degrees scored 0.50 or more; with the released one, a pair of hands at 0.43
 TURNED_CONFIDENCE_MARGIN = 0.08
 #: faces tilted more than this (degrees: the detector's eye keypoints, then the predicted eyes)
 #: are cut out upright; a round figure, not fitted by a script (docs/detection.md, "Tilted
@@ -194,6 +196,23 @@ class Landmarker:
         a pose head."""
         return self._predict_all(_as_rgb_list(images, self.color), boxes)
 
+    def follow(
+        self, image: Any, points: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """:meth:`predict_all` for faces known from the frame before (video tracks; ``points``
+        (B, 68, 2) from that frame): each is cut at the quarter turn nearest its eye line, with
+        the eye-line re-cut but without the quarter-turn search, whose answer the track already
+        holds. Searching again on every frame cost 3-6 more passes per face wherever the model
+        is under ``ROLL_SEARCH_CONFIDENCE``, as the released model is on about half of upright
+        real faces (``synthmarks bench``: 28 against 45 video FPS)."""
+        points = np.asarray(points, np.float32).reshape(-1, NUM_POINTS, 2)
+        turn = self.roll == "auto" and isinstance(self.predictor, CropEngine)
+        angles = np.array([wrap(90.0 * round(eye_roll(p) / 90.0)) if turn else 0.0 for p in points])
+        boxes = np.stack([frame_box(p, a) for p, a in zip(points, angles, strict=True)])
+        rgb = to_rgb(image, self.color)
+        pts, scores, _, pose = self._locate([rgb] * len(points), boxes, angles, search=False)
+        return pts, scores, pose
+
     def pose(self, image: Any, box: np.ndarray | tuple) -> np.ndarray:
         """(3,) head pose of one face box in degrees: pitch (positive looks up), yaw (positive
         turns the face towards image left), roll (positive turns it clockwise in the picture)."""
@@ -238,6 +257,7 @@ class Landmarker:
         boxes: np.ndarray | list,
         angles: np.ndarray | None = None,
         passes: int = 1,
+        search: bool = True,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
         """Points (B, 68, 2), per-point confidences (B, 68), the crop angles used (B,) and the
         head pose (B, 3) in degrees (None without a pose head): the one routine behind boxes
@@ -252,7 +272,8 @@ class Landmarker:
         ``detect`` upright: 4.98 % against 4.97 % with ``roll="none"``, 5.82 % when the search
         ran before the refinement). Last, a face whose predicted eye line is more than
         ``UPRIGHT_ROLL`` degrees off its crop's is cut again at that line, and the new answer
-        kept where the model is at least as sure of it."""
+        kept where the model is at least as sure of it. ``search=False`` skips the quarter turns
+        (:meth:`follow`: a tracked face's turn is known)."""
         boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
         if len(rgb) != len(boxes):
             raise ValueError(f"{len(rgb)} images but {len(boxes)} boxes")
@@ -265,7 +286,7 @@ class Landmarker:
         turns = self.roll == "auto" and isinstance(self.predictor, CropEngine)
         pts, scores, pose = self._pass(rgb, boxes, angles)
         pts, scores, pose = self._repeat(rgb, pts, scores, pose, angles, passes)
-        if turns:
+        if turns and search:
             # the refined pass stands for the first turn (a detector's rough box makes it
             # unsure); the other turns are cut from the given boxes
             before = angles.copy()

@@ -100,9 +100,7 @@ class FaceTracker:
 
     def update(self, frame: np.ndarray, t: float) -> list[TrackedFace]:
         if self.tracks:
-            pts, scores, pose = self.lm.predict_all(
-                [frame] * len(self.tracks), [tr.box for tr in self.tracks]
-            )
+            pts, scores, pose = self.lm.follow(frame, np.stack([tr.points for tr in self.tracks]))
             poses = [None] * len(pts) if pose is None else list(pose)
             for tr, p, s, hp in zip(self.tracks, pts, scores, poses, strict=True):
                 tr.points, tr.scores, tr.pose = p, s, hp
