@@ -1,6 +1,7 @@
 """Size, cost and CPU speed of every model in the zoo.
 
     python benchmarks/bench_models.py [--size 128] [--models pipnet_mbv3s hourglass2 ...]
+    python benchmarks/bench_models.py --models pipnet_resnet18 --width 0.25   # a width of it
 
 Columns: parameters, float32 MB, GFLOPs (2 x multiply-accumulates of conv/linear layers),
 forward ms at batch 1 in torch eager (1 thread, eval, decode included), ONNX Runtime ms at
@@ -38,8 +39,11 @@ def median_ms(fn, repeats: int, warmup: int = 5) -> float:
     return 1000 * min(times)  # best-of: robust to other processes on a shared CPU
 
 
-def bench(name: str, size: int, repeats: int, train_steps: int, batch: int) -> dict:
-    model = build_model(name, input_size=size).eval()
+def bench(
+    name: str, size: int, repeats: int, train_steps: int, batch: int, width: float | None = None
+) -> dict:
+    kwargs = {} if width is None else {"width_mult": width}
+    model = build_model(name, input_size=size, **kwargs).eval()
     info = model_info(model, size)
     x1 = torch.randn(1, 3, size, size)
 
@@ -74,7 +78,7 @@ def bench(name: str, size: int, repeats: int, train_steps: int, batch: int) -> d
 
     step_ms = median_ms(step, train_steps, warmup=2)
     return {
-        "name": name,
+        "name": name if width is None else f"{name} x{width:g}",
         "params": info["params"],
         "mb": info["size_mb"],
         "gflops": info["flops"] / 1e9,
@@ -91,22 +95,25 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--train-steps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument(
+        "--width", type=float, help="width multiplier for models that take one (pipnet_resnet18)"
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     print(f"input {args.size} px, torch {torch.__version__}, onnxruntime {ort.__version__}")
     header = (
-        f"| {'model':<18} | {'params':>10} | {'MB':>6} | {'GFLOPs':>6} | {'torch ms':>8} "
+        f"| {'model':<22} | {'params':>10} | {'MB':>6} | {'GFLOPs':>6} | {'torch ms':>8} "
         f"| {'ORT ms':>6} | {'train img/s':>11} |"
     )
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     over = False
     for name in args.models:
-        r = bench(name, args.size, args.repeats, args.train_steps, args.batch)
+        r = bench(name, args.size, args.repeats, args.train_steps, args.batch, args.width)
         star = "*" if r["mb"] > MB_LIMIT else " "
         over |= r["mb"] > MB_LIMIT
         print(
-            f"| {r['name']:<18} | {r['params']:>10,} | {r['mb']:>5.2f}{star} | {r['gflops']:>6.3f} "
+            f"| {r['name']:<22} | {r['params']:>10,} | {r['mb']:>5.2f}{star} | {r['gflops']:>6.3f} "
             f"| {r['torch_ms']:>8.2f} | {r['ort_ms']:>6.2f} | {r['train_ips']:>11.1f} |",
             flush=True,
         )

@@ -27,17 +27,31 @@ declare -A LOOK=(
 # slices of two 20,000-face sets of seed 1 (the v2 one is the start of v3's 60,000-face set).
 # 10k_v2r4: look revision 4, the first faces of v3 stage 2's set (seed 2); 10k_v2r4_seed1: the
 # same look on seed 1's faces (a set of its own: v3's was rendered in revision 2); 10k_mix: seed
-# 1's faces, half of them in the v1 look (p_look_v1).
+# 1's faces, half of them in the v1 look (p_look_v1); 10k_no<layer>: seed 1's faces in revision 4
+# with one photoreal layer off; 10k_resnet18: 10k_v2r4_seed1's faces, the teacher's network.
 declare -A SET=([10k_v2]=v3 [10k_v2_s2]=v3 [10k_v1]=v1_seed1 [10k_v1_s2]=v1_seed1
-  [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1)
+  [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1
+  [10k_resnet18]=v3r4_seed1 [10k_noskin]=v3r4_noskin_seed1 [10k_nocards]=v3r4_nocards_seed1
+  [10k_nohdrilight]=v3r4_nohdrilight_seed1 [10k_nohdribg]=v3r4_nohdribg_seed1
+  [10k_noshadow]=v3r4_noshadow_seed1)
 declare -A SET_LOOK=([v3]="--seed 1" [v1_seed1]="--seed 1 --set look=v1" [v3_seed2]="--seed 2"
-  [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5")
+  [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5"
+  [v3r4_noskin_seed1]="--seed 1 --set p_real_skin=0"
+  [v3r4_nocards_seed1]="--seed 1 --set p_hair_cards=0 --set p_card_brows=0 --set p_card_lashes=0"
+  [v3r4_nohdrilight_seed1]="--seed 1 --set p_hdri_light=0"
+  [v3r4_nohdribg_seed1]="--seed 1 --set p_hdri_background=0"
+  [v3r4_noshadow_seed1]="--seed 1 --set p_shadows=0")
+# sets that only their 10,000-face rows read (the others also feed the _s2 rows' second half)
+declare -A SET_COUNT=([v3r4_seed1]=10000 [v3mix_seed1]=10000 [v3r4_noskin_seed1]=10000
+  [v3r4_nocards_seed1]=10000 [v3r4_nohdrilight_seed1]=10000 [v3r4_nohdribg_seed1]=10000
+  [v3r4_noshadow_seed1]=10000)
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
 for row in "${ROWS[@]}"; do
   # shellcheck disable=SC2086
   if [ -n "${SET[$row]:-}" ]; then
-    $VENV/bin/synthmarks synth --out "$DATA/${SET[$row]}" --count 20000 --no-progress ${SET_LOOK[${SET[$row]}]}
+    $VENV/bin/synthmarks synth --out "$DATA/${SET[$row]}" --count "${SET_COUNT[${SET[$row]}]:-20000}" \
+      --no-progress ${SET_LOOK[${SET[$row]}]}
   else
     $VENV/bin/synthmarks synth --out "$DATA/gap_$row" --count 3000 --no-progress ${LOOK[$row]}
   fi
