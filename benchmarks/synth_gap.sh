@@ -28,10 +28,11 @@ declare -A LOOK=(
 # 10k_v2r4: look revision 4, the first faces of v3 stage 2's set (seed 2); 10k_v2r4_seed1: the
 # same look on seed 1's faces (a set of its own: v3's was rendered in revision 2); 10k_mix: seed
 # 1's faces, half of them in the v1 look (p_look_v1); 10k_no<layer>: seed 1's faces in revision 4
-# with one photoreal layer off; 10k_resnet18: 10k_v2r4_seed1's faces, the teacher's network.
+# with one photoreal layer off; 10k_resnet18 / 10k_v1_resnet18: 10k_v2r4_seed1's / 10k_v1's faces,
+# the teacher's network.
 declare -A SET=([10k_v2]=v3 [10k_v2_s2]=v3 [10k_v1]=v1_seed1 [10k_v1_s2]=v1_seed1
   [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1
-  [10k_resnet18]=v3r4_seed1 [10k_noskin]=v3r4_noskin_seed1 [10k_nocards]=v3r4_nocards_seed1
+  [10k_resnet18]=v3r4_seed1 [10k_v1_resnet18]=v1_seed1 [10k_noskin]=v3r4_noskin_seed1 [10k_nocards]=v3r4_nocards_seed1
   [10k_nohdrilight]=v3r4_nohdrilight_seed1 [10k_nohdribg]=v3r4_nohdribg_seed1
   [10k_noshadow]=v3r4_noshadow_seed1)
 declare -A SET_LOOK=([v3]="--seed 1" [v1_seed1]="--seed 1 --set look=v1" [v3_seed2]="--seed 2"
