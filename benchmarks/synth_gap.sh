@@ -9,16 +9,24 @@ VENV=${VENV:-.venv}
 DATA=${SYNTHMARKS_DATA:-data/synth}
 SHARED=${SYNTHMARKS_SHARED:-../shared}
 export SYNTHMARKS_DATA=$DATA SYNTHMARKS_SHARED=$SHARED
+# each photoreal layer's off switch, for the ablation rows at both budgets
+declare -A OFF=(
+  [noskin]="--set p_real_skin=0"
+  [nocards]="--set p_hair_cards=0 --set p_card_brows=0 --set p_card_lashes=0"
+  [nohdrilight]="--set p_hdri_light=0"
+  [nohdribg]="--set p_hdri_background=0"
+  [noshadow]="--set p_shadows=0"
+)
 declare -A LOOK=(
   [v1_s1]="--seed 101 --set look=v1"
   [v1_s2]="--seed 102 --set look=v1"
   [v2]="--seed 101"
   [v2_s2]="--seed 102"
-  [v2_noskin]="--seed 101 --set p_real_skin=0"
-  [v2_nocards]="--seed 101 --set p_hair_cards=0 --set p_card_brows=0 --set p_card_lashes=0"
-  [v2_nohdrilight]="--seed 101 --set p_hdri_light=0"
-  [v2_nohdribg]="--seed 101 --set p_hdri_background=0"
-  [v2_noshadow]="--seed 101 --set p_shadows=0"
+  [v2_noskin]="--seed 101 ${OFF[noskin]}"
+  [v2_nocards]="--seed 101 ${OFF[nocards]}"
+  [v2_nohdrilight]="--seed 101 ${OFF[nohdrilight]}"
+  [v2_nohdribg]="--seed 101 ${OFF[nohdribg]}"
+  [v2_noshadow]="--seed 101 ${OFF[noshadow]}"
   # the camera before camera_distance_cm (rows measured before 2026-12-02 were all drawn so)
   [v2_focal]="--seed 101 --set camera_distance_cm=null"
   [v2_focal_s2]="--seed 102 --set camera_distance_cm=null"
@@ -28,20 +36,21 @@ declare -A LOOK=(
 # 10k_v2r4: look revision 4, the first faces of v3 stage 2's set (seed 2); 10k_v2r4_seed1: the
 # same look on seed 1's faces (a set of its own: v3's was rendered in revision 2); 10k_mix: seed
 # 1's faces, half of them in the v1 look (p_look_v1); 10k_no<layer>: seed 1's faces in revision 4
-# with one photoreal layer off; 10k_resnet18 / 10k_v1_resnet18: 10k_v2r4_seed1's / 10k_v1's faces,
-# the teacher's network.
+# with one photoreal layer off; 10k_resnet18 (q: quarter width) / 10k_v1_resnet18: 10k_v2r4_seed1's /
+# 10k_v1's faces, the teacher's network.
 declare -A SET=([10k_v2]=v3 [10k_v2_s2]=v3 [10k_v1]=v1_seed1 [10k_v1_s2]=v1_seed1
   [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1
-  [10k_resnet18]=v3r4_seed1 [10k_v1_resnet18]=v1_seed1 [10k_noskin]=v3r4_noskin_seed1 [10k_nocards]=v3r4_nocards_seed1
+  [10k_resnet18]=v3r4_seed1 [10k_resnet18q]=v3r4_seed1 [10k_v1_resnet18]=v1_seed1
+  [10k_noskin]=v3r4_noskin_seed1 [10k_nocards]=v3r4_nocards_seed1
   [10k_nohdrilight]=v3r4_nohdrilight_seed1 [10k_nohdribg]=v3r4_nohdribg_seed1
   [10k_noshadow]=v3r4_noshadow_seed1)
 declare -A SET_LOOK=([v3]="--seed 1" [v1_seed1]="--seed 1 --set look=v1" [v3_seed2]="--seed 2"
   [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5"
-  [v3r4_noskin_seed1]="--seed 1 --set p_real_skin=0"
-  [v3r4_nocards_seed1]="--seed 1 --set p_hair_cards=0 --set p_card_brows=0 --set p_card_lashes=0"
-  [v3r4_nohdrilight_seed1]="--seed 1 --set p_hdri_light=0"
-  [v3r4_nohdribg_seed1]="--seed 1 --set p_hdri_background=0"
-  [v3r4_noshadow_seed1]="--seed 1 --set p_shadows=0")
+  [v3r4_noskin_seed1]="--seed 1 ${OFF[noskin]}"
+  [v3r4_nocards_seed1]="--seed 1 ${OFF[nocards]}"
+  [v3r4_nohdrilight_seed1]="--seed 1 ${OFF[nohdrilight]}"
+  [v3r4_nohdribg_seed1]="--seed 1 ${OFF[nohdribg]}"
+  [v3r4_noshadow_seed1]="--seed 1 ${OFF[noshadow]}")
 # sets that only their 10,000-face rows read (the others also feed the _s2 rows' second half)
 declare -A SET_COUNT=([v3r4_seed1]=10000 [v3mix_seed1]=10000 [v3r4_noskin_seed1]=10000
   [v3r4_nocards_seed1]=10000 [v3r4_nohdrilight_seed1]=10000 [v3r4_nohdribg_seed1]=10000
