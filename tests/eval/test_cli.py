@@ -61,14 +61,19 @@ def test_eval_mean_shape_writes_table_json_plot_sheet(shared, tmp_path, capsys, 
 
 
 def test_two_models_in_one_run(shared, tmp_path, capsys):
+    """Each model after the first is also scored against it on the same faces: the mean of the
+    per-face differences, negative where it is more accurate, with a paired interval."""
     data = shared / "data/aflw2000-3d-dev"
+    first, second = f"mean-shape:{shared / 'data/real-68pt'}", "default"
     code, stdout, _ = run_cli(
         [
             "eval",
             "-m",
-            f"mean-shape:{shared / 'data/real-68pt'}",
+            first,
             "-m",
-            f"mean-shape:{data}",
+            second,
+            "--roll",
+            "none",
             "--data",
             str(data),
             "--limit",
@@ -81,6 +86,17 @@ def test_two_models_in_one_run(shared, tmp_path, capsys):
     assert code == 0
     rep = json.loads((tmp_path / "report.json").read_text())
     assert len(rep["models"]) == 2 and rep["count"] == 20
+    a, b = rep["models"][first], rep["models"][second]
+    assert "vs_first" not in a
+    vs = b["vs_first"]
+    assert vs["model"] == first
+    assert vs["nme_diff"] == pytest.approx(b["nme"] - a["nme"])
+    assert vs["ci95"][0] <= vs["nme_diff"] <= vs["ci95"][1] < 0  # the model beats the mean shape
+    balanced = b["per_pose"]["balanced"]["nme"] - a["per_pose"]["balanced"]["nme"]
+    assert vs["balanced_diff"] == pytest.approx(balanced)
+    lo, hi = vs["ci95"]
+    assert f"{second} - {first}, paired on the same faces: {100 * vs['nme_diff']:+.2f}" in stdout
+    assert f"[{100 * lo:+.2f}, {100 * hi:+.2f}]" in stdout
 
 
 def test_table_of_a_report_without_intervals():

@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         dest="models",
         metavar="M",
-        help="'default' (the released model), checkpoint (.pt), .onnx, 'mean-shape', "
+        help="'default' or 'large' (the released models), checkpoint (.pt), .onnx, 'mean-shape', "
         "'mean-shape:PATH', 'dlib' or 'mediapipe'; a '+flip' suffix adds "
         "flip test-time averaging; repeat to compare several (default: default)",
     )

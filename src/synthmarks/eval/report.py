@@ -24,6 +24,13 @@ def with_ci(value: float, ci: list[float | None] | None) -> str:
     return f"{text} [{100 * ci[0]:.2f}, {100 * ci[1]:.2f}]"
 
 
+def diff_with_ci(vs: dict[str, Any], key: str, ci_key: str) -> str:
+    """``-0.20 [-0.35, -0.06]``: a paired difference in NME points with its 95 % interval; an
+    interval that holds 0 says the two models are not told apart on these faces."""
+    lo, hi = vs[ci_key]
+    return f"{100 * vs[key]:+.2f} [{100 * lo:+.2f}, {100 * hi:+.2f}]"
+
+
 def format_table(rep: dict[str, Any]) -> str:
     """One row per model: NME, FR, AUC, per-yaw-bin NME when the data has poses, images/s; the
     NME and the balanced NME with their bootstrap 95 % intervals."""
@@ -77,6 +84,14 @@ def format_table(rep: dict[str, Any]) -> str:
             f"({boot['resamples']} resamples, seed {boot['seed']}"
             + ("; balanced: each yaw bin resampled within itself)" if bins else ")")
         )
+    for name, r in rep["models"].items():
+        vs = r.get("vs_first")
+        if vs:
+            text = f"{name} - {vs['model']}, paired on the same faces: "
+            text += diff_with_ci(vs, "nme_diff", "ci95")
+            if "balanced_diff" in vs:
+                text += f"; balanced {diff_with_ci(vs, 'balanced_diff', 'balanced_ci95')}"
+            lines.append(text + " points")
     for name, r in rep["models"].items():
         p = r.get("pose")
         if p:
