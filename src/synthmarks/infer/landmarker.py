@@ -3,7 +3,7 @@
 A Landmarker holds a :class:`~synthmarks.infer.engine.CropEngine` (crop each face box to the
 model's square input, run the model, map the points back) and a face detector. ``model`` is a
 checkpoint (.pt), an exported .onnx file, ``"mean-shape"`` / ``"mean-shape:PATH"`` (the reference
-floor), or None for the released model shipped in the package.
+floor), or the name of a model shipped in the package (:data:`RELEASED`); None is ``"default"``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from synthmarks.landmarks import JAWS, NUM_POINTS, OutputLayout, bounding_box
 from synthmarks.pose import wrap
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+#: the models shipped in the package, by name, like yolo's sizes: ``default``, the fast student
+#: (what ``Landmarker()`` loads; per face no slower than dlib's predictor), and ``large``, the
+#: teacher it learns from (more accurate, about 3x the model time; ONNX only, since an
+#: inference install has no PyTorch: its checkpoint is in the repository's checkpoints/v3/)
+RELEASED = {"default": "synthmarks-default", "large": "synthmarks-large"}
 DEFAULT_CHECKPOINT = ASSETS / "synthmarks-default.pt"
 DEFAULT_ONNX = ASSETS / "synthmarks-default.onnx"
 #: what may run a model (see :class:`Landmarker`)
@@ -505,22 +510,45 @@ def frame_box(points: np.ndarray, roll: float) -> np.ndarray:
     return np.concatenate([mid - half, mid + half]).astype(np.float32)
 
 
-def model_name(model: str | Path | None) -> str:
-    """What results call the model: its file name, the mean-shape spec, or the released one."""
+def released(model: str | Path | None) -> str | None:
+    """The shipped model's name ``model`` stands for (None for the default), else None."""
     if model is None:
-        return "synthmarks-default"
-    return str(model) if str(model).startswith("mean-shape") else Path(model).name
+        return "default"
+    return model if isinstance(model, str) and model in RELEASED else None
+
+
+def model_name(model: str | Path | None) -> str:
+    """What results call the model: its file name, the mean-shape spec, or the released one's."""
+    name = released(model)
+    if name is not None:
+        return RELEASED[name]
+    return str(model) if str(model).startswith("mean-shape") else Path(str(model)).name
 
 
 def model_version(model: str | Path | None) -> str:
-    """The package version for the released model and the mean shape; for a model file, the
+    """The package version for the released models and the mean shape; for a model file, the
     first 12 hex digits of its sha256 (two files of one name are told apart)."""
     from synthmarks.locate import sha256_of
     from synthmarks.version import __version__
 
-    if model is None or str(model).startswith("mean-shape"):
+    if released(model) is not None or str(model).startswith("mean-shape"):
         return __version__
-    return sha256_of(Path(model))[:12]
+    return sha256_of(Path(str(model)))[:12]
+
+
+def released_file(name: str, backend: str) -> Path:
+    """The shipped file of released model ``name`` that ``backend`` runs: the .onnx for ONNX
+    Runtime (``auto`` when it is installed), else the .pt, which only the default ships."""
+    onnx = backend == "onnx" or (backend == "auto" and _has_onnxruntime())
+    path = ASSETS / f"{RELEASED[name]}.{'onnx' if onnx else 'pt'}"
+    if path.is_file():
+        return path
+    if not onnx and (ASSETS / f"{RELEASED[name]}.onnx").is_file():
+        raise SynthmarksError(
+            f"{name}: this released model ships for ONNX Runtime only (backend 'onnx'); "
+            "its PyTorch checkpoint is in the repository (checkpoints/README.md)"
+        )
+    raise SynthmarksError(f"{path}: the released model {name!r} is missing from this install")
 
 
 def _once(faces: list[Face]) -> list[Face]:
@@ -545,12 +573,8 @@ def _load(model: str | Path | None, backend: str, threads: int | None) -> Any:
         from synthmarks.models.reference import MeanShape
 
         return MeanShape.from_spec(model)
-    if model is None:
-        onnx = backend == "onnx" or (backend == "auto" and _has_onnxruntime())
-        model = DEFAULT_ONNX if onnx else DEFAULT_CHECKPOINT
-        if not Path(model).is_file():
-            raise SynthmarksError(f"{model}: the released model is missing from this install")
-    path = Path(model)
+    name = released(model)
+    path = released_file(name, backend) if name is not None else Path(str(model))
     if not path.is_file():
         raise SynthmarksError(f"{path}: model file not found")
     from synthmarks.infer.runtime import OnnxRunner, TorchRunner

@@ -17,7 +17,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".webp", ".tif", ".ti
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
     """Arguments shared by predict, video and live."""
-    p.add_argument("--model", "-m", help="checkpoint (.pt) or .onnx (default: the released model)")
+    p.add_argument(
+        "--model",
+        "-m",
+        help="'default' (the fast released model, the default), 'large' (the more accurate "
+        "released model), a checkpoint (.pt) or an .onnx file",
+    )
     add_backend_argument(p)
     p.add_argument(
         "--jaw",
