@@ -31,3 +31,10 @@ def test_bench_prints_every_row(tiny_checkpoint, shared, capsys, monkeypatch):
         "jitter",
     ):
         assert row in out, row
+
+
+def test_bench_names_what_an_onnx_only_released_model_needs(capsys):
+    """bench times a PyTorch checkpoint; the large released model ships as ONNX only."""
+    assert main(["bench", "-m", "large"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "checkpoints/README.md" in err

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", help="checkpoint (.pt) to time (default: the released model)")
+    p.add_argument(
+        "--model", "-m", help="checkpoint (.pt) to time (default: the default released model)"
+    )
     p.add_argument("--int8", type=Path, help="an int8 .onnx made by `synthmarks export --int8`")
     p.add_argument(
         "--video",
@@ -84,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from synthmarks.data.sample import read_image
+    from synthmarks.errors import SynthmarksError
     from synthmarks.infer.detect import FaceDetector
-    from synthmarks.infer.landmarker import DEFAULT_CHECKPOINT, Landmarker
+    from synthmarks.infer.landmarker import DEFAULT_CHECKPOINT, RELEASED, Landmarker
     from synthmarks.infer.video import annotate_video
     from synthmarks.models import model_info
     from synthmarks.models.checkpoint import load_model
@@ -93,7 +96,12 @@ def run(args: argparse.Namespace) -> int:
     # One thread everywhere: the laptop case (one face at a time) and the figures in the README.
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    ckpt = Path(args.model) if args.model else DEFAULT_CHECKPOINT
+    if args.model in RELEASED and args.model != "default":
+        raise SynthmarksError(
+            f"{args.model}: bench times a PyTorch checkpoint and this released model ships as "
+            "ONNX only; pass its checkpoint (checkpoints/README.md)"
+        )
+    ckpt = Path(args.model) if args.model not in (None, "default") else DEFAULT_CHECKPOINT
     image_path = args.image or default_image()
     image = read_image(image_path)
     det = FaceDetector()
