@@ -22,11 +22,6 @@ declare -A LOOK=(
   [v1_s2]="--seed 102 --set look=v1"
   [v2]="--seed 101"
   [v2_s2]="--seed 102"
-  [v2_noskin]="--seed 101 ${OFF[noskin]}"
-  [v2_nocards]="--seed 101 ${OFF[nocards]}"
-  [v2_nohdrilight]="--seed 101 ${OFF[nohdrilight]}"
-  [v2_nohdribg]="--seed 101 ${OFF[nohdribg]}"
-  [v2_noshadow]="--seed 101 ${OFF[noshadow]}"
   # the camera before camera_distance_cm (rows measured before 2026-12-02 were all drawn so)
   [v2_focal]="--seed 101 --set camera_distance_cm=null"
   [v2_focal_s2]="--seed 102 --set camera_distance_cm=null"
@@ -40,21 +35,19 @@ declare -A LOOK=(
 # 10k_v1's faces, the teacher's network.
 declare -A SET=([10k_v2]=v3 [10k_v2_s2]=v3 [10k_v1]=v1_seed1 [10k_v1_s2]=v1_seed1
   [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1
-  [10k_resnet18]=v3r4_seed1 [10k_resnet18q]=v3r4_seed1 [10k_v1_resnet18]=v1_seed1
-  [10k_noskin]=v3r4_noskin_seed1 [10k_nocards]=v3r4_nocards_seed1
-  [10k_nohdrilight]=v3r4_nohdrilight_seed1 [10k_nohdribg]=v3r4_nohdribg_seed1
-  [10k_noshadow]=v3r4_noshadow_seed1)
+  [10k_resnet18]=v3r4_seed1 [10k_resnet18q]=v3r4_seed1 [10k_v1_resnet18]=v1_seed1)
 declare -A SET_LOOK=([v3]="--seed 1" [v1_seed1]="--seed 1 --set look=v1" [v3_seed2]="--seed 2"
-  [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5"
-  [v3r4_noskin_seed1]="--seed 1 ${OFF[noskin]}"
-  [v3r4_nocards_seed1]="--seed 1 ${OFF[nocards]}"
-  [v3r4_nohdrilight_seed1]="--seed 1 ${OFF[nohdrilight]}"
-  [v3r4_nohdribg_seed1]="--seed 1 ${OFF[nohdribg]}"
-  [v3r4_noshadow_seed1]="--seed 1 ${OFF[noshadow]}")
+  [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5")
 # sets that only their 10,000-face rows read (the others also feed the _s2 rows' second half)
-declare -A SET_COUNT=([v3r4_seed1]=10000 [v3mix_seed1]=10000 [v3r4_noskin_seed1]=10000
-  [v3r4_nocards_seed1]=10000 [v3r4_nohdrilight_seed1]=10000 [v3r4_nohdribg_seed1]=10000
-  [v3r4_noshadow_seed1]=10000)
+declare -A SET_COUNT=([v3r4_seed1]=10000 [v3mix_seed1]=10000)
+# one photoreal layer off: a 3,000-face row (v2_<layer>) and a 10,000-face row (10k_<layer>,
+# on its own set of seed 1's faces, v3r4_<layer>_seed1)
+for layer in "${!OFF[@]}"; do
+  LOOK[v2_$layer]="--seed 101 ${OFF[$layer]}"
+  SET[10k_$layer]=v3r4_${layer}_seed1
+  SET_LOOK[v3r4_${layer}_seed1]="--seed 1 ${OFF[$layer]}"
+  SET_COUNT[v3r4_${layer}_seed1]=10000
+done
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
 for row in "${ROWS[@]}"; do

@@ -86,9 +86,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from synthmarks.data.sample import read_image
-    from synthmarks.errors import SynthmarksError
     from synthmarks.infer.detect import FaceDetector
-    from synthmarks.infer.landmarker import DEFAULT_CHECKPOINT, RELEASED, Landmarker
+    from synthmarks.infer.landmarker import Landmarker, released, released_file
     from synthmarks.infer.video import annotate_video
     from synthmarks.models import model_info
     from synthmarks.models.checkpoint import load_model
@@ -96,12 +95,8 @@ def run(args: argparse.Namespace) -> int:
     # One thread everywhere: the laptop case (one face at a time) and the figures in the README.
     cv2.setNumThreads(1)
     torch.set_num_threads(1)
-    if args.model in RELEASED and args.model != "default":
-        raise SynthmarksError(
-            f"{args.model}: bench times a PyTorch checkpoint and this released model ships as "
-            "ONNX only; pass its checkpoint (checkpoints/README.md)"
-        )
-    ckpt = Path(args.model) if args.model not in (None, "default") else DEFAULT_CHECKPOINT
+    name = released(args.model)  # bench times a PyTorch checkpoint: the .pt a name ships
+    ckpt = released_file(name, "torch") if name is not None else Path(args.model)
     image_path = args.image or default_image()
     image = read_image(image_path)
     det = FaceDetector()

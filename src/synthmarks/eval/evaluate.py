@@ -227,11 +227,13 @@ def evaluate(cfg: EvalConfig) -> dict[str, Any]:
         # dlib and MediaPipe draw the visible outline; a synthmarks model says what it gave
         used = getattr(predictor, "jaw", "outline")
         results[spec] = scores | {"images_per_second": res.images_per_second(), "jaw": used}
-        if model_results[0] is not res:
-            first = model_results[0]
-            errors = metrics.nme(first.predictions, gts, norm)
-            results[spec]["vs_first"] = {"model": first.name} | paired(
-                np.asarray(scores["per_image_nme"]), errors, yaws, cfg.bootstrap_resamples
+        first = cfg.models[0]
+        if spec != first:
+            results[spec]["vs_first"] = {"model": first} | paired(
+                np.asarray(scores["per_image_nme"]),
+                np.asarray(results[first]["per_image_nme"]),
+                yaws,
+                cfg.bootstrap_resamples,
             )
         if pose is not None and true_pose is not None:
             # a turned copy's labels keep the upright pose: turn the predictions back to it
