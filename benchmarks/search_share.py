@@ -1,7 +1,8 @@
 """How often ``roll="auto"`` pays the quarter-turn search: the share of a dataset's faces whose
 first pass is under ``ROLL_SEARCH_CONFIDENCE``.
 
-An unsure first pass costs five more model passes (three turns, two second looks), so a model's
+An unsure first pass costs three to five more model passes (three turns, and a second look at
+the two surest when neither is sure), so a model's
 time per face in an application depends on how sure it is of real faces as much as on its
 size: a larger student is only as fast as it is sure. Each face is cut from its ground-truth box
 (``synthmarks eval``'s protocol) at its own orientation, one pass, ONNX Runtime.
