@@ -33,16 +33,7 @@ from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.eval import metrics
 from synthmarks.eval.evaluate import DEFAULT_JAW, load_predictor, run_model
-from synthmarks.landmarks import NUM_POINTS, bounding_box, flip_permutation
-
-#: the iBUG 68-point regions (0-based indices)
-REGIONS = {
-    "jaw": range(0, 17),
-    "brows": range(17, 27),
-    "nose": range(27, 36),
-    "eyes": range(36, 48),
-    "mouth": range(48, 68),
-}
+from synthmarks.landmarks import NUM_POINTS, REGIONS, bounding_box, flip_permutation
 
 
 def offsets(pred: np.ndarray, gts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -79,3 +79,9 @@ def test_output_layout_picks_the_jaw():
     np.testing.assert_array_equal(outline[17:], pts[17:70])
     with pytest.raises(ValueError, match="no outline jaw"):
         plain.with_jaw(pts[:68], "outline")
+
+
+def test_the_regions_split_the_68_points_once_each():
+    points = [i for r in L.REGIONS.values() for i in r]
+    assert sorted(points) == list(range(68))
+    assert list(L.REGIONS) == ["jaw", "brows", "nose", "eyes", "mouth"]

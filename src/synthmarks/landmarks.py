@@ -28,6 +28,14 @@ LEFT_EYE = range(42, 48)
 OUTER_LIPS = range(48, 60)
 INNER_LIPS = range(60, 68)
 PUPILS = (68, 69)
+#: the five regions diagnostics report error and offsets by
+REGIONS: dict[str, range] = {
+    "jaw": JAW,
+    "brows": range(17, 27),
+    "nose": range(27, 36),
+    "eyes": range(36, 48),
+    "mouth": range(48, 68),
+}
 
 #: Outer eye corners, the usual inter-ocular normalisation of 300-W.
 OUTER_EYE_CORNERS = (36, 45)

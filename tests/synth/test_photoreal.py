@@ -243,6 +243,26 @@ def test_a_textured_iris_takes_the_sampled_iris_colour(worker):
     assert blue[2] - brown[2] > 10 and brown[0] / brown[2] > blue[0] / blue[2], (brown, blue)
 
 
+def test_the_teeth_of_an_open_mouth_are_lit(worker):
+    """Revision 5: the occlusion baked on the closed-lipped neutral head no longer blacks out the
+    teeth, so in a smile the front teeth are about as bright as the skin (they were near-black,
+    and a model learnt open mouths from dark holes); the v1 look keeps its dark teeth."""
+    p = frontal(worker)
+    p["expression"] = {"jawOpen": 0.25, "mouthSmile_L": 0.7, "mouthSmile_R": 0.7}
+    p["expression"].update({k: 0.5 for k in ("mouthUpperUp_L", "mouthUpperUp_R")})
+    p["expression"].update({k: 0.5 for k in ("mouthLowerDown_L", "mouthLowerDown_R")})
+    v1 = {k: v for k, v in p.items() if k != "v2"}
+    bright = []
+    for params in (p, v1):
+        s = worker.make(params)
+        grey = s.image.astype(float).mean(2)
+        mouth, skin = grey[s.seg == 9], grey[s.seg == 1]
+        assert mouth.size > 50, "the mouth did not open"
+        bright.append(np.percentile(mouth, 90) / np.median(skin))
+    lit, dark = bright
+    assert lit > 0.8 and lit > 1.5 * dark, (lit, dark)
+
+
 def test_lashes_and_brows_leave_the_depth_for_visibility_alone(worker):
     """Lashes and brow cards are drawn over the skin, never into the depth buffer that decides
     which points are hidden: with or without them the depth is the same, only the colour is not

@@ -71,3 +71,28 @@ def test_camera_distance_must_be_a_range_in_cm():
         SynthConfig(look="v1").with_overrides(["camera_distance_cm=null"]).camera_distance_cm
         is None
     )
+
+
+def test_parted_lips_open_mouths_and_change_nothing_else():
+    """p_parted_lips is drawn after every other choice: the same faces, some with lips apart."""
+    mouth = {"jawOpen", "mouthUpperUp_L", "mouthUpperUp_R", "mouthLowerDown_L", "mouthLowerDown_R"}
+    mouth |= {f"{s}_{side}" for s in ("mouthSmile", "cheekSquint") for side in "LR"}
+    names = sorted(mouth) + [f"e{i}" for i in range(53 - len(mouth))]
+    plain, parted = SynthConfig(look="v1"), SynthConfig(look="v1", p_parted_lips=0.5)
+    changed = 0
+    for i in range(60):
+        a = sample_params(sample_rng(3, i), plain, names)
+        b = sample_params(sample_rng(3, i), parted, names)
+        ea, eb = a.pop("expression"), b.pop("expression")
+        assert a == b  # identity, pose, camera, look: all the same draws
+        assert {k: v for k, v in ea.items() if k not in mouth} == {
+            k: v for k, v in eb.items() if k not in mouth
+        }
+        assert all(eb.get(k, 0) >= ea.get(k, 0) for k in mouth)  # only ever opens further
+        if eb != ea:
+            changed += 1
+            assert 0.03 <= eb["jawOpen"] and eb["jawOpen"] >= ea.get("jawOpen", 0)
+    assert 15 <= changed <= 45  # about half of 60
+    # a run recorded before the setting existed drew no parted lips, whatever the default becomes
+    old = {k: v for k, v in parted.to_json().items() if k != "p_parted_lips"}
+    assert SynthConfig.from_json(old).p_parted_lips == 0.0

@@ -263,8 +263,9 @@ _WHERE_KEYS = ("assets",)
 #: 3: beards and stubble fit the face (none on female skins, the seen hair's colour, ending under
 #: the chin). 4: beards as blended fur shells, mostly short, reaching up the cheeks by a sampled
 #: amount (one opaque shell at 0.2-1.6 cm drew a hard-edged bib of speckles); baked skins leave
-#: the nostrils to the geometry (skins.BAKE_VERSION 2).
-LOOK_REVISION = 4
+#: the nostrils to the geometry (skins.BAKE_VERSION 2). 5: teeth lit (the neutral head's baked
+#: occlusion, lips closed, had made every tooth near-black in an open mouth).
+LOOK_REVISION = 5
 
 
 def recorded_revision(record: dict) -> int | None:

@@ -724,6 +724,12 @@ class Renderer:
         # Ambient occlusion first: it creates (and frees) GL objects of its own, which may take
         # over texture units; the material textures are bound afterwards and again per render.
         self.head_ao = _cached_ao(ctx, static)
+        # The occlusion is baked on the neutral head, whose lips are closed over the teeth: every
+        # tooth gets the minimum (0.05) and renders near-black however far the mouth opens, where
+        # in a photograph the front teeth of a smile are the brightest thing in the mouth. The
+        # photoreal look (revision 5) lets the teeth's depth into the mouth (FS_INNER) darken
+        # them instead; the v1 look keeps its dark teeth, so its faces stay as they were.
+        self.head_ao_v2 = np.where(static.mat == M_TEETH, 1.0, self.head_ao).astype(np.float32)
         atlas = static.atlas
         self.textures = [
             tex(noise_bank(), 0, "tex_noise"),
@@ -1013,7 +1019,7 @@ class Renderer:
         for unit, t in enumerate(self.textures):  # a render depends on nothing done before it
             t.use(unit)
         self._set_uniforms(params, scene, env)
-        scene.head.ao = self.head_ao
+        scene.head.ao = self.head_ao_v2 if params.get("v2") else self.head_ao
         self.head_vbo.write(scene.head.interleaved().tobytes())
         shadows = bool((params.get("v2") or {}).get("shadows"))
         if shadows:
