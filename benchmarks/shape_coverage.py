@@ -27,6 +27,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial.distance import cdist
 from scipy.stats import spearmanr
 
 from synthmarks.data.readers import detect_format, load_dataset
@@ -34,6 +35,7 @@ from synthmarks.data.sample import Sample
 from synthmarks.eval import metrics
 from synthmarks.eval.evaluate import DEFAULT_JAW, load_predictor, run_model
 from synthmarks.landmarks import NUM_POINTS, REGIONS, bounding_box
+from synthmarks.synth.geometry import umeyama
 
 #: a mouth counts as open from this opening on (inner lips apart by a tenth of the nose)
 OPEN = 0.1
@@ -54,29 +56,20 @@ def align(shapes: np.ndarray, template: np.ndarray) -> np.ndarray:
     Fitted on the inner face (points 17-67) so that jaw conventions do not tilt the fit.
     """
     inner = slice(17, NUM_POINTS)
-    t = template - template[inner].mean(0)
     out = np.empty_like(shapes)
     for i, s in enumerate(shapes):
-        c = s - s[inner].mean(0)
-        a, b = c[inner], t[inner]
-        u, sv, vt = np.linalg.svd(a.T @ b)
-        d = np.sign(np.linalg.det(u @ vt))
-        r = u @ np.diag([1.0, d]) @ vt
-        scale = (sv * [1.0, d]).sum() / (a**2).sum()
-        out[i] = scale * c @ r
+        scale, r, t = umeyama(s[inner], template[inner])
+        out[i] = scale * s @ r.T + t
     return out
 
 
 def nearest(query: np.ndarray, pool: np.ndarray, chunk: int = 256) -> np.ndarray:
     """Index of each query shape's nearest pool shape (squared distance over all points)."""
     p = pool.reshape(len(pool), -1)
-    pn = (p**2).sum(1)
-    idx = np.empty(len(query), dtype=np.int64)
-    for lo in range(0, len(query), chunk):
-        q = query[lo : lo + chunk].reshape(-1, p.shape[1])
-        d = (q**2).sum(1)[:, None] - 2 * q @ p.T + pn[None]
-        idx[lo : lo + chunk] = d.argmin(1)
-    return idx
+    q = query.reshape(len(query), -1)
+    return np.concatenate(
+        [cdist(q[lo : lo + chunk], p, "sqeuclidean").argmin(1) for lo in range(0, len(q), chunk)]
+    )
 
 
 def region_rms(diff: np.ndarray) -> dict[str, np.ndarray]:

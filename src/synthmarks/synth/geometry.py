@@ -76,12 +76,13 @@ def _closest_on_triangle(tri: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def umeyama(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Similarity (scale, rotation, translation) taking ``src`` onto ``dst`` in least squares."""
+    """Similarity (scale, rotation, translation) taking ``src`` onto ``dst`` in least squares,
+    for points of any dimension (rows); a reflection is never chosen."""
     ms, md = src.mean(0), dst.mean(0)
     a, b = src - ms, dst - md
     u, s, vt = np.linalg.svd(b.T @ a / len(src))
-    d = np.eye(3)
-    d[2, 2] = np.sign(np.linalg.det(u @ vt))
+    d = np.eye(src.shape[1])
+    d[-1, -1] = np.sign(np.linalg.det(u @ vt))
     r = u @ d @ vt
     scale = float((s * np.diag(d)).sum() / (a * a).sum() * len(src))
     return scale, r, md - scale * r @ ms
