@@ -32,16 +32,19 @@ declare -A LOOK=(
 # same look on seed 1's faces (a set of its own: v3's was rendered in revision 2); 10k_mix: seed
 # 1's faces, half of them in the v1 look (p_look_v1); 10k_no<layer>: seed 1's faces in revision 4
 # with one photoreal layer off; 10k_resnet18 (q: quarter width) / 10k_v1_resnet18: 10k_v2r4_seed1's /
-# 10k_v1's faces, the teacher's network; 10k_mouths: 10k_v2r4_seed1's faces in revision 5 (lit teeth), 40 % with parted lips.
+# 10k_v1's faces, the teacher's network; 10k_mouths: 10k_v2r4_seed1's faces in revision 5 (lit teeth), 40 % with parted lips;
+# 10k_softshadow: 10k_mouths' faces in revision 6 (soft shadows).
 declare -A SET=([10k_v2]=v3 [10k_v2_s2]=v3 [10k_v1]=v1_seed1 [10k_v1_s2]=v1_seed1
   [10k_v2r4]=v3_seed2 [10k_v2r4_seed1]=v3r4_seed1 [10k_mix]=v3mix_seed1
   [10k_resnet18]=v3r4_seed1 [10k_resnet18q]=v3r4_seed1 [10k_v1_resnet18]=v1_seed1
-  [10k_mouths]=v3r5_mouths_seed1)
+  [10k_mouths]=v3r5_mouths_seed1 [10k_softshadow]=v3r6_mouths_seed1)
 declare -A SET_LOOK=([v3]="--seed 1" [v1_seed1]="--seed 1 --set look=v1" [v3_seed2]="--seed 2"
   [v3r4_seed1]="--seed 1" [v3mix_seed1]="--seed 1 --set p_look_v1=0.5"
-  [v3r5_mouths_seed1]="--seed 1 --set p_parted_lips=0.4")
+  [v3r5_mouths_seed1]="--seed 1 --set p_parted_lips=0.4"
+  [v3r6_mouths_seed1]="--seed 1 --set p_parted_lips=0.4")
 # sets that only their 10,000-face rows read (the others also feed the _s2 rows' second half)
-declare -A SET_COUNT=([v3r4_seed1]=10000 [v3mix_seed1]=10000 [v3r5_mouths_seed1]=10000)
+declare -A SET_COUNT=([v3r4_seed1]=10000 [v3mix_seed1]=10000 [v3r5_mouths_seed1]=10000
+  [v3r6_mouths_seed1]=10000)
 # one photoreal layer off: a 3,000-face row (v2_<layer>) and a 10,000-face row (10k_<layer>,
 # on its own set of seed 1's faces, v3r4_<layer>_seed1)
 for layer in "${!OFF[@]}"; do

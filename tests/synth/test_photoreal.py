@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -261,6 +262,29 @@ def test_the_teeth_of_an_open_mouth_are_lit(worker):
         bright.append(np.percentile(mouth, 90) / np.median(skin))
     lit, dark = bright
     assert lit > 0.8 and lit > 1.5 * dark, (lit, dark)
+
+
+def test_a_wide_key_light_casts_soft_shadows(worker):
+    """Revision 6: a shadow's edge is as soft as its light is wide. The shadow alone (a face lit
+    from the side, with shadows minus without) keeps its darkness under a 20-degree key but
+    loses its sharpest edges (a point light: 17 grey levels a pixel at the 99.5th percentile,
+    the wide light: 11)."""
+    p = frontal(worker, hair_card=None, exposure_ev=-1.0, hdri_background=False)
+    p["v2"].update(hdri="threejs-polyhaven-1k/spruit_sunrise_1k.hdr", env_yaw=100.0)
+    p["hair"]["present"] = False
+    p["v2"]["shadows"] = False
+    plain = worker.make(p)
+    skin = plain.seg == 1
+    darkness, edges = [], []
+    for radius in (0.0, 20.0):
+        p["v2"].update(shadows=True, key_radius_deg=radius)
+        shade = plain.image.astype(np.float32).mean(2) - worker.make(p).image.mean(2)
+        shade = cv2.GaussianBlur(np.where(skin, shade, 0.0).astype(np.float32), (0, 0), 1.0)
+        darkness.append(shade[skin].sum())
+        edges.append(np.percentile(np.hypot(*np.gradient(shade))[skin], 99.5))
+    assert darkness[0] > 1000, "no shadow fell on the face"
+    assert 0.7 < darkness[1] / darkness[0] < 1.3, darkness
+    assert edges[1] < 0.8 * edges[0], edges
 
 
 def test_lashes_and_brows_leave_the_depth_for_visibility_alone(worker):

@@ -96,3 +96,27 @@ def test_parted_lips_open_mouths_and_change_nothing_else():
     # a run recorded before the setting existed drew no parted lips, whatever the default becomes
     old = {k: v for k, v in parted.to_json().items() if k != "p_parted_lips"}
     assert SynthConfig.from_json(old).p_parted_lips == 0.0
+
+
+def test_the_key_light_has_a_width_drawn_last():
+    """key_radius_deg (look revision 6) is the last draw of a v2 face: the same faces with the
+    same everything, each key light a log-uniform width; (0, 0) is revision 5's point light, and
+    a run recorded before the setting existed keeps it."""
+    catalogue = {"skins": ["s"], "hair": {"h": [0.2, 0.1, 0.05]}, "eyebrows": ["b"]}
+    catalogue |= {"eyelashes": ["l"], "irises": ["i"], "hdri": ["e"]}
+    names = [f"e{i}" for i in range(53)]
+    point, wide = SynthConfig(key_radius_deg=(0.0, 0.0)), SynthConfig(key_radius_deg=(1.0, 16.0))
+    radii = []
+    for i in range(200):
+        a = sample_params(sample_rng(4, i), point, names, catalogue)
+        b = sample_params(sample_rng(4, i), wide, names, catalogue)
+        assert a["v2"].pop("key_radius_deg") == 0.0
+        radii.append(b["v2"].pop("key_radius_deg"))
+        assert a == b
+    assert 1.0 <= min(radii) and max(radii) <= 16.0
+    assert 3.0 < np.median(radii) < 5.5  # log-uniform: the median is the geometric mean, 4
+    old = {k: v for k, v in wide.to_json().items() if k != "key_radius_deg"}
+    assert SynthConfig.from_json(old).key_radius_deg == (0.0, 0.0)
+    for bad in ("key_radius_deg=[0, 5]", "key_radius_deg=[5, 2]"):
+        with pytest.raises(SynthmarksError, match="key_radius_deg"):
+            SynthConfig().with_overrides([bad])

@@ -264,8 +264,9 @@ _WHERE_KEYS = ("assets",)
 #: the chin). 4: beards as blended fur shells, mostly short, reaching up the cheeks by a sampled
 #: amount (one opaque shell at 0.2-1.6 cm drew a hard-edged bib of speckles); baked skins leave
 #: the nostrils to the geometry (skins.BAKE_VERSION 2). 5: teeth lit (the neutral head's baked
-#: occlusion, lips closed, had made every tooth near-black in an open mouth).
-LOOK_REVISION = 5
+#: occlusion, lips closed, had made every tooth near-black in an open mouth). 6: soft shadows, as
+#: wide as the key light (``key_radius_deg``; every key had been a point casting knife edges).
+LOOK_REVISION = 6
 
 
 def recorded_revision(record: dict) -> int | None:

@@ -70,8 +70,11 @@ uniform sampler2D tex_glossy;
 // shadow map of the key light
 uniform int shadows;
 uniform sampler2DShadow tex_shadow;
+uniform sampler2D tex_shadow_depth;  // the same map's depths, read raw by the occluder search
 uniform mat4 light_mvp;
 uniform float shadow_texel;
+uniform float shadow_span_cm;  // the map's side and its depth range, in cm
+uniform float key_tan;  // tangent of the key light's angular radius; 0: a point light
 const float PI = 3.14159265;
 
 vec3 view_normal(out vec3 V) {
@@ -95,7 +98,17 @@ vec3 sh_irradiance(vec3 n) {
         + sh[8] * 0.546274 * (n.x * n.x - n.y * n.y), 0.0);
 }
 
-// Fraction of the key light reaching this fragment: four bilinear (2x2 PCF) shadow-map taps.
+// A point of the unit disc: the i-th of n on a golden-angle spiral, turned by 'turn'.
+vec2 disc_tap(int i, int n, float turn) {
+    float a = float(i) * 2.39996323 + turn;
+    return sqrt((float(i) + 0.5) / float(n)) * vec2(cos(a), sin(a));
+}
+
+// Fraction of the key light reaching this fragment. A point light: four bilinear (2x2 PCF)
+// shadow-map taps. A light of angular radius r (percentage-closer soft shadows): an occluder
+// d cm in front of the fragment casts a penumbra of radius d tan(r), so find the occluders'
+// mean depth in a disc as wide as the widest penumbra (occluders up to 12 cm away), then
+// filter the map over that penumbra; the taps turn per pixel, trading banding for noise.
 float key_visibility(vec3 N) {
     if (shadows == 0) return 1.0;
     vec4 lp = light_mvp * vec4(v_pos + N * 0.12, 1.0);
@@ -103,11 +116,28 @@ float key_visibility(vec3 N) {
     if (q.x <= 0.0 || q.x >= 1.0 || q.y <= 0.0 || q.y >= 1.0) return 1.0;
     float z = q.z - 0.002;
     float s = 0.0;
-    s += texture(tex_shadow, vec3(q.xy + vec2(-0.7, -0.7) * shadow_texel, z));
-    s += texture(tex_shadow, vec3(q.xy + vec2(0.7, -0.7) * shadow_texel, z));
-    s += texture(tex_shadow, vec3(q.xy + vec2(-0.7, 0.7) * shadow_texel, z));
-    s += texture(tex_shadow, vec3(q.xy + vec2(0.7, 0.7) * shadow_texel, z));
-    return s * 0.25;
+    if (key_tan <= 0.0) {
+        s += texture(tex_shadow, vec3(q.xy + vec2(-0.7, -0.7) * shadow_texel, z));
+        s += texture(tex_shadow, vec3(q.xy + vec2(0.7, -0.7) * shadow_texel, z));
+        s += texture(tex_shadow, vec3(q.xy + vec2(-0.7, 0.7) * shadow_texel, z));
+        s += texture(tex_shadow, vec3(q.xy + vec2(0.7, 0.7) * shadow_texel, z));
+        return s * 0.25;
+    }
+    float texel_cm = shadow_texel * shadow_span_cm;
+    float turn = 6.2831853 * fract(52.9829189 * fract(dot(gl_FragCoord.xy,
+        vec2(0.06711056, 0.00583715))));
+    float search = clamp(12.0 * key_tan / texel_cm, 1.0, 40.0) * shadow_texel;
+    float occ = 0.0, n_occ = 0.0;
+    for (int i = 0; i < 16; i++) {
+        float d = texture(tex_shadow_depth, q.xy + disc_tap(i, 16, turn) * search).r;
+        if (d < z) { occ += d; n_occ += 1.0; }
+    }
+    if (n_occ == 0.0) return 1.0;
+    float gap_cm = (z - occ / n_occ) * shadow_span_cm;
+    float pen = clamp(gap_cm * key_tan / texel_cm, 0.7, 40.0) * shadow_texel;
+    for (int i = 0; i < 24; i++)
+        s += texture(tex_shadow, vec3(q.xy + disc_tap(i, 24, turn + 1.3) * pen, z));
+    return s / 24.0;
 }
 
 // Key light (wrapped per channel for skin's subsurface look) with its shadow; then either the
@@ -545,7 +575,7 @@ in vec2 v_uv;
 out vec4 c;
 void main() {
     if (alpha_test == 1 && texture(tex_card, v_uv).a < 0.5) discard;
-    c = vec4(1.0);
+    c = vec4(gl_FragCoord.z);  // the depth again, readable without comparison
 }
 """
 #: Shadow map side (texels) and the half-width (cm) of the scene it covers around the face.
@@ -554,7 +584,7 @@ SHADOW_RADIUS_CM = 32.0
 #: The iris radius in the cornea's UV (FS_EYE's ``r``): an iris texture is scaled onto it.
 CORNEA_IRIS_UV = 0.095
 #: Texture units of the photoreal look's per-sample textures (0-4 are the v1 banks).
-UNIT_SKIN, UNIT_GLOSSY, UNIT_SHADOW, UNIT_IRIS, UNIT_CARD = 5, 6, 7, 8, 9
+UNIT_SKIN, UNIT_GLOSSY, UNIT_SHADOW, UNIT_IRIS, UNIT_CARD, UNIT_SHADOW_DEPTH = 5, 6, 7, 8, 9, 10
 
 
 def _back_to_front(mesh: Mesh) -> np.ndarray:
@@ -783,6 +813,7 @@ class Renderer:
                 ("tex_skin", UNIT_SKIN),
                 ("tex_glossy", UNIT_GLOSSY),
                 ("tex_shadow", UNIT_SHADOW),
+                ("tex_shadow_depth", UNIT_SHADOW_DEPTH),
                 ("tex_iris", UNIT_IRIS),
                 ("tex_card", UNIT_CARD),
             ):
@@ -794,7 +825,10 @@ class Renderer:
         self.shadow_tex.compare_func = "<="
         self.shadow_tex.filter = (mgl.LINEAR, mgl.LINEAR)
         self.shadow_tex.repeat_x = self.shadow_tex.repeat_y = False
-        self.shadow_fbo = ctx.framebuffer(depth_attachment=self.shadow_tex)
+        self.shadow_depth = ctx.texture((SHADOW_SIZE, SHADOW_SIZE), 1, dtype="f4")
+        self.shadow_depth.filter = (mgl.NEAREST, mgl.NEAREST)
+        self.shadow_depth.repeat_x = self.shadow_depth.repeat_y = False
+        self.shadow_fbo = ctx.framebuffer([self.shadow_depth], self.shadow_tex)
         self.shadow_head = ctx.vertex_array(
             self.shadow_prog,
             [_layout(self.shadow_prog, self.head_vbo)],
@@ -900,6 +934,8 @@ class Renderer:
             "painted_brows": 1.0,
             "iris_tex_on": 0,
             "shadow_texel": 1.0 / SHADOW_SIZE,
+            "shadow_span_cm": 2.0 * SHADOW_RADIUS_CM,
+            "key_tan": float(np.tan(np.radians(lk.get("key_radius_deg", 0.0)))),
             "env_rot": np.eye(3, dtype=np.float32).tobytes(),
             "sh": np.zeros((9, 3), np.float32).tobytes(),
             "skin_gain": (1.0, 1.0, 1.0),
@@ -930,6 +966,7 @@ class Renderer:
         self.stand_in.use(UNIT_CARD)
         self.stand_in_f.use(UNIT_GLOSSY)
         self.shadow_tex.use(UNIT_SHADOW)
+        self.shadow_depth.use(UNIT_SHADOW_DEPTH)
         if env.get("ibl"):
             off.update(
                 ibl=1,
@@ -994,8 +1031,9 @@ class Renderer:
         prog = self.shadow_prog
         prog["light_mvp"].write(light_mvp.T.astype(np.float32).tobytes())
         self.shadow_fbo.use()
-        self.shadow_fbo.clear(depth=1.0)
+        self.shadow_fbo.clear(1.0, 1.0, 1.0, 1.0, depth=1.0)
         ctx.enable(mgl.DEPTH_TEST)
+        ctx.disable(mgl.BLEND)  # the colour target holds depths
         ctx.disable(mgl.CULL_FACE)
         prog["alpha_test"].value = 0
         # the closed head casts the same shadow from its far side alone: half the triangles,
@@ -1030,6 +1068,7 @@ class Renderer:
                 uniform.write(light.T.astype(np.float32).tobytes())
             self._shadow_pass(scene, light)
             self.shadow_tex.use(UNIT_SHADOW)
+            self.shadow_depth.use(UNIT_SHADOW_DEPTH)
         self.fbo.use()
         self.fbo.clear(0.0, 0.0, 0.0, 0.0, depth=1.0)
         ctx.enable(mgl.DEPTH_TEST)
