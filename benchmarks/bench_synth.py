@@ -40,6 +40,7 @@ LAYERS = (
     ("  without HDRI light", ["p_hdri_light=0"]),
     ("  without HDRI background", ["p_hdri_background=0"]),
     ("  without shadows", ["p_shadows=0"]),
+    ("  point key light (hard shadows)", ["key_radius_deg=[0,0]"]),
     ("  without iris textures", ["p_texture_eyes=0"]),
 )
 

@@ -53,6 +53,14 @@ for layer in "${!OFF[@]}"; do
   SET_LOOK[v3r4_${layer}_seed1]="--seed 1 ${OFF[$layer]}"
   SET_COUNT[v3r4_${layer}_seed1]=10000
 done
+# the HDRI-background row came after revision 6 and the parted-lips default: 10k_softshadow's faces
+SET[10k_nohdribg]=v3r6_nohdribg_seed1
+SET_LOOK[v3r6_nohdribg_seed1]="--seed 1 ${OFF[nohdribg]}"
+SET_COUNT[v3r6_nohdribg_seed1]=10000
+# 10k_v1_mouths: 10k_v1's faces in the v1 look, with the parted lips that became the default
+SET[10k_v1_mouths]=v1_mouths_seed1
+SET_LOOK[v1_mouths_seed1]="--seed 1 --set look=v1 --set p_parted_lips=0.4"
+SET_COUNT[v1_mouths_seed1]=10000
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
 for row in "${ROWS[@]}"; do

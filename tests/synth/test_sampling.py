@@ -78,7 +78,8 @@ def test_parted_lips_open_mouths_and_change_nothing_else():
     mouth = {"jawOpen", "mouthUpperUp_L", "mouthUpperUp_R", "mouthLowerDown_L", "mouthLowerDown_R"}
     mouth |= {f"{s}_{side}" for s in ("mouthSmile", "cheekSquint") for side in "LR"}
     names = sorted(mouth) + [f"e{i}" for i in range(53 - len(mouth))]
-    plain, parted = SynthConfig(look="v1"), SynthConfig(look="v1", p_parted_lips=0.5)
+    plain = SynthConfig(look="v1", p_parted_lips=0.0)
+    parted = SynthConfig(look="v1", p_parted_lips=0.5)
     changed = 0
     for i in range(60):
         a = sample_params(sample_rng(3, i), plain, names)
