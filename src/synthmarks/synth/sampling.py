@@ -502,13 +502,13 @@ def sample_params(
     p["brow_convention"] = cfg.brow_convention
     # Both looks make these two draws, so the parted lips drawn after them are the same for a
     # face of either look (a mixed run's v1 faces are the v1 run's, mouths included).
-    photoreal = np.random.default_rng(int(rng.integers(1 << 62)))
+    photoreal_seed = int(rng.integers(1 << 62))
     drawn_v1 = rng.random() < cfg.p_look_v1  # it changes no other choice
     if cfg.look == "v2":
         if catalogue is None:
             raise SynthmarksError("the photoreal look needs its asset catalogue")
         if not drawn_v1:
-            p["v2"] = _photoreal(photoreal, cfg, p, catalogue)
+            p["v2"] = _photoreal(np.random.default_rng(photoreal_seed), cfg, p, catalogue)
     if cfg.p_parted_lips > 0 and rng.random() < cfg.p_parted_lips:  # the last draws
         p["expression"] = _parted_lips(rng, p["expression"], expression_names)
     if "v2" in p:
