@@ -121,3 +121,20 @@ def test_the_key_light_has_a_width_drawn_last():
     for bad in ("key_radius_deg=[0, 5]", "key_radius_deg=[5, 2]"):
         with pytest.raises(SynthmarksError, match="key_radius_deg"):
             SynthConfig().with_overrides([bad])
+
+
+def test_the_xray_jaw_depth_is_a_label_setting_and_draws_nothing():
+    """xray_jaw moves labels only: the same faces drawn either way, the setting carried in each
+    face's parameters; runs recorded before it existed read as ICT's vertices (``mesh``)."""
+    names = [f"e{i}" for i in range(53)]
+    deep, mesh = SynthConfig(look="v1"), SynthConfig(look="v1", xray_jaw="mesh")
+    assert deep.xray_jaw == "3dmm"
+    for i in range(20):
+        a = sample_params(sample_rng(5, i), deep, names)
+        b = sample_params(sample_rng(5, i), mesh, names)
+        assert (a.pop("xray_jaw"), b.pop("xray_jaw")) == ("3dmm", "mesh")
+        assert a == b
+    old = {k: v for k, v in deep.to_json().items() if k != "xray_jaw"}
+    assert SynthConfig.from_json(old).xray_jaw == "mesh"
+    with pytest.raises(SynthmarksError, match="xray_jaw"):
+        SynthConfig().with_overrides(["xray_jaw=bfm"])

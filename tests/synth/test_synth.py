@@ -273,6 +273,50 @@ def test_outline_jaw_follows_the_silhouette(worker):
     assert np.abs(o[far] - x[far]).max() > 2.0
 
 
+def test_xray_jaw_lies_at_the_3dmm_depth(worker):
+    """``xray_jaw="3dmm"`` moves the 17 x-ray jaw points by XRAY_JAW_3DMM_CM in the head's own
+    frame (AFLW2000-3D's fitted model's jaw: behind and below ICT's vertices): from the front
+    they barely move sideways, on a profile they move towards the back of the head by their
+    depth; every other point, an outline jaw and ``mesh`` stay where they were."""
+    from synthmarks.synth import labels
+    from synthmarks.synth.scene import build_scene
+
+    offsets = labels.XRAY_JAW_3DMM_CM
+    np.testing.assert_array_equal(offsets[::-1] * [-1, 1, 1], offsets)  # left-right symmetric
+    assert (offsets[:, 2] < -0.5).all(), "every jaw point lies deeper than ICT's vertex"
+
+    def moved(yaw: float, **conventions) -> tuple[np.ndarray, np.ndarray, object]:
+        p = frontal_params(worker, yaw=yaw) | {"jaw_convention": "xray", "xray_jaw": "3dmm"}
+        p |= conventions
+        sc = build_scene(worker.static, p, SIZE)
+        v = labels.project(sc)
+        out = labels.xray_jaw(sc, p, v)
+        np.testing.assert_array_equal(out[17:], v[17:])
+        return out - v, v, sc
+
+    def px_along(sc, j: int, axis: list[float]) -> np.ndarray:
+        """Image displacement (px) of jaw point j moved 1 cm along a head axis."""
+        p3 = sc.landmarks_cam[j]
+        a = sc.camera.project(np.stack([p3, p3 + sc.rotation @ np.asarray(axis, float)]))
+        return a[1] - a[0]
+
+    d, v, sc = moved(0.0)
+    down = px_along(sc, 0, [0, -1, 0])
+    assert d[0] @ down / (down @ down) == pytest.approx(-offsets[0, 1], rel=0.1)
+    assert abs(d[0, 0]) < 0.15 * np.linalg.norm(down) * 2.1, "frontal: depth barely shows"
+
+    d, v, sc = moved(90.0)
+    back = px_along(sc, 0, [0, 0, -1])
+    assert np.linalg.norm(back) > 0.5 * np.linalg.norm(px_along(sc, 0, [0, 1, 0]))
+    along = d[:17] @ back / np.linalg.norm(back)
+    assert along[0] == pytest.approx(-offsets[0, 2] * np.linalg.norm(back), rel=0.15)
+    assert (along > 0).all(), "on a profile the whole jaw moves towards the back of the head"
+
+    for conventions in ({"xray_jaw": "mesh"}, {"jaw_convention": "outline"}):
+        d, _, _ = moved(90.0, **conventions)
+        assert not d.any()
+
+
 # --- the job ----------------------------------------------------------------------------------
 
 

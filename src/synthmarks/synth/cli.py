@@ -62,6 +62,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "turns, as 300-W's annotators drew them (docs/experiments.md)",
     )
     p.add_argument(
+        "--xray-jaw",
+        choices=("3dmm", "mesh"),
+        default="3dmm",
+        help="depth of the x-ray jaw: 3dmm (default), where 3-D morphable models and so "
+        "AFLW2000-3D put it, 2-2.6 cm behind ICT's jaw vertices; mesh: on those vertices "
+        "(sets made before)",
+    )
+    p.add_argument(
         "--brow-convention",
         choices=("edge", "centre"),
         default="centre",
@@ -124,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
             supersample=args.supersample,
             jaw_convention=args.jaw_convention,
             brow_convention=args.brow_convention,
+            xray_jaw=args.xray_jaw,
             backgrounds=args.backgrounds,
             assets=args.assets,
         ).with_overrides(args.overrides)
@@ -139,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
             args.face_model,
             not args.no_progress,
             brow_convention=args.brow_convention,
+            xray_jaw=args.xray_jaw,
             count=args.count,
             assets=args.assets,
         )

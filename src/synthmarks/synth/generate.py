@@ -159,6 +159,7 @@ class Worker:
             )
             seg[occ > 0.5] = 255
         vis = labels.visibility(scene, points, pos3, res.depth_hi, res.supersample, occ, res.seg)
+        points = labels.xray_jaw(scene, params, points)
         out = camera_effects(image.astype(np.float32), params["camera_fx"])
         meta = {
             "version": __version__,
@@ -166,7 +167,7 @@ class Worker:
             "pose_deg": params["pose_deg"],
             "visibility": [bool(v) for v in vis],
             "jaw_convention": params["jaw_convention"],
-            "jaws": labels.both_jaws(scene, self.jaw),
+            "jaws": labels.both_jaws(scene, self.jaw, params),
             "brow_convention": params["brow_convention"],
             "camera": scene.camera.to_json(),
             "assets": _assets_used(params),

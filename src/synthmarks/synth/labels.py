@@ -6,6 +6,10 @@ hidden or not. ``outline`` follows 300-W's human annotators: when the head turns
 slides along a horizontal line of the mesh to the visible face outline (landmark marching), so
 far-side jaw points sit on the silhouette. docs/experiments.md measures the two on AFLW2000-3D
 (x-ray is 0.33 points better).
+Where an x-ray jaw point lies in depth is a definition no photograph shows. ``xray_jaw`` says
+which: ``3dmm`` (the default since it was measured) puts the 17 points where 3-D morphable models
+do, as AFLW2000-3D's labels put them (:data:`XRAY_JAW_3DMM_CM`); ``mesh``, ICT-FaceKit's own jaw
+landmark vertices, on the front of the cheek, which sets made before carry.
 The brow convention says where the 10 eyebrow points sit across the painted brow: ``edge``, on
 the mesh's brow line, which the renderer uses as the brow's upper edge; ``centre``, moved down
 onto the middle of the painted band, where AFLW2000-3D, 300-W and Face Synthetics put them
@@ -29,6 +33,35 @@ DEPTH_TOLERANCE_CM = 0.5
 #: A jaw point moves to the outline only if that is this many pixels further out: the line's
 #: vertices scatter a little around the landmark's height.
 MARCH_MIN_GAIN_PX = 0.75
+#: Where a 3-D morphable model puts the 17 x-ray jaw points, as offsets (cm, the head's frame: x
+#: to the subject's left, y up, z towards the viewer) from ICT-FaceKit's jaw landmark vertices of
+#: the same face. Measured on AFLW2000-3D's 3-D labels (``pt3d_68``), each face fitted onto ICT's
+#: neutral landmarks by a 3-D similarity on the inner face, left and right halves averaged
+#: (``python benchmarks/jaw_depth.py``; the two halves of the faces agree to 0.05 cm): the
+#: benchmark's jaw runs 2-2.6 cm further back than ICT's, towards the ear along the jaw's angle,
+#: and up to 1.3 cm lower there. Seen from the front the two nearly agree; on a profile they lie
+#: a fifth of the face's width apart, which a model cannot learn from pixels that look the same.
+XRAY_JAW_3DMM_CM = np.array(
+    [
+        (0.0, -1.3, -2.1),
+        (0.1, -1.1, -2.0),
+        (0.1, -1.0, -2.4),
+        (0.2, -0.8, -2.6),
+        (-0.1, -0.3, -2.5),
+        (-0.5, 0.1, -2.1),
+        (-0.6, 0.0, -1.6),
+        (-0.7, -0.3, -1.3),
+        (0.0, -0.4, -0.7),
+        (0.7, -0.3, -1.3),
+        (0.6, 0.0, -1.6),
+        (0.5, 0.1, -2.1),
+        (0.1, -0.3, -2.5),
+        (-0.2, -0.8, -2.6),
+        (-0.1, -1.0, -2.4),
+        (-0.1, -1.1, -2.0),
+        (0.0, -1.3, -2.1),
+    ]
+)
 
 
 class JawLines:
@@ -108,8 +141,10 @@ def centre_brows(
 def label(
     scene: Scene, params: dict, jaw: JawLines, brow_t: np.ndarray, photoreal_brows=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The 70 points of a scene under its sample's jaw and brow conventions, and their 3-D
-    camera-space positions: the one labelling step of rendering and of re-labelling."""
+    """The 70 points of a scene under its sample's jaw and brow conventions, on the face's
+    surface, and their 3-D camera-space positions: the one labelling step of rendering and of
+    re-labelling. Visibility and the occluders' placement are decided on these; the labels
+    written are :func:`xray_jaw` of them, which moves an x-ray jaw to the 3-D model's depth."""
     points = project(scene)
     pos3 = scene.landmarks_cam
     if params["jaw_convention"] == "outline":
@@ -120,15 +155,28 @@ def label(
     return points, pos3
 
 
-def both_jaws(scene: Scene, lines: JawLines) -> dict[str, list[list[float]]]:
+def both_jaws(scene: Scene, lines: JawLines, params: dict) -> dict[str, list[list[float]]]:
     """The 17 jaw points under each convention (meta.json's ``jaws``), whatever the sample's own:
     one network learns the x-ray and the outline jaw from the same pixels."""
-    xray = project(scene)
-    outline, _ = outline_jaw(scene, lines, xray)
+    vertices = project(scene)
+    outline, _ = outline_jaw(scene, lines, vertices)
+    xray = xray_jaw(scene, {**params, "jaw_convention": "xray"}, vertices)
     return {
         name: [[round(float(x), 3), round(float(y), 3)] for x, y in pts[:17]]
         for name, pts in (("xray", xray), ("outline", outline))
     }
+
+
+def xray_jaw(scene: Scene, params: dict, points: np.ndarray) -> np.ndarray:
+    """:func:`label`'s ``points`` with an x-ray jaw where the sample's ``xray_jaw`` puts it: at
+    the 3-D morphable model's depth (``3dmm``), or left on ICT's vertices (``mesh``; sets made
+    before). Such a point lies inside the head: it is as visible as the cheek vertex it stands
+    for, and an outline jaw (on the surface) is left as it is."""
+    if params["jaw_convention"] != "xray" or params.get("xray_jaw", "mesh") != "3dmm":
+        return points
+    out = points.copy()
+    out[:17] = scene.camera.project(scene.landmarks_cam[:17] + XRAY_JAW_3DMM_CM @ scene.rotation.T)
+    return out
 
 
 def landmark_text(points: np.ndarray) -> str:

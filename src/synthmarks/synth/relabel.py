@@ -10,7 +10,8 @@ atomically, the landmark file last, so an interrupted run resumes like ``synthma
 Visibility: points that did not move keep the source's flag (depth and occluder tests included);
 a jaw point moved onto the outline lies on the silhouette, so it counts as visible when it is
 inside the image (an occluder over the outline is not re-tested). A brow point moves a few
-millimetres across its brow and keeps the source's flag.
+millimetres across its brow and keeps the source's flag; so does an x-ray jaw point moved in
+depth, which is as visible as the cheek vertex it stands for (synth/labels.py).
 """
 
 from __future__ import annotations
@@ -45,11 +46,12 @@ def relabel(
     face_model: str | None = None,
     progress: bool = True,
     brow_convention: str = "centre",
+    xray_jaw: str = "3dmm",
     count: int | None = None,
     assets: str | None = None,
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
-    labelled with ``jaw_convention`` and ``brow_convention``.
+    labelled with ``jaw_convention``, ``brow_convention`` and the x-ray jaw's depth ``xray_jaw``.
 
     ``dst`` follows the rules of a render into it: it is locked while this runs, a run record
     with other settings (another convention) is refused, and damaged samples are redone.
@@ -70,7 +72,11 @@ def relabel(
     except (OSError, ValueError, KeyError, TypeError):
         raise SynthmarksError(f"--relabel {src}: unreadable {RUN_FILE}") from None
     prepare_out_dir(dst, "--out")
-    conventions = {"jaw_convention": jaw_convention, "brow_convention": brow_convention}
+    conventions = {
+        "jaw_convention": jaw_convention,
+        "brow_convention": brow_convention,
+        "xray_jaw": xray_jaw,
+    }
     cfg = SynthConfig.from_json({**run["config"], **conventions})
     with FolderLock(dst, WHOLE, "relabel"):
         note = {"relabelled_from": str(src), **conventions}
@@ -100,7 +106,14 @@ def _relabel_samples(
     progress: bool,
 ) -> dict:
     from synthmarks.synth.facemodel import load_face_model
-    from synthmarks.synth.labels import JawLines, both_jaws, brow_line_t, label, landmark_text
+    from synthmarks.synth.labels import (
+        JawLines,
+        both_jaws,
+        brow_line_t,
+        label,
+        landmark_text,
+        xray_jaw,
+    )
     from synthmarks.synth.scene import HeadStatic, build_scene
 
     model = load_face_model(face_model)
@@ -122,17 +135,19 @@ def _relabel_samples(
                 from synthmarks.synth.appearance import load_brow_centres
 
                 photoreal_brows = load_brow_centres(model, assets)
-            points, _ = label(scene, params, jaw, brow_t, photoreal_brows)
+            points = xray_jaw(scene, params, label(scene, params, jaw, brow_t, photoreal_brows)[0])
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
             moved_faces += bool(moved.any())
             inside = np.all((points >= 0) & (points < size), axis=1)
-            jaw_moved = moved & (np.arange(len(points)) < 17)
-            vis = np.where(jaw_moved, inside, np.asarray(meta["visibility"], bool))
+            on_outline = (
+                moved & (np.arange(len(points)) < 17) & (conventions["jaw_convention"] == "outline")
+            )
+            vis = np.where(on_outline, inside, np.asarray(meta["visibility"], bool))
             for suffix in (".png", "_seg.png"):
                 _link(src / f"{stem}{suffix}", dst / f"{stem}{suffix}")
             meta.update(params=params, **conventions, visibility=[bool(v) for v in vis])
-            meta["jaws"] = both_jaws(scene, jaw)
+            meta["jaws"] = both_jaws(scene, jaw, params)
             write_json(dst / f"{stem}_meta.json", meta)
             write_text(dst / f"{stem}_ldmks.txt", landmark_text(points))
             if bar:

@@ -16,6 +16,8 @@ import numpy as np
 from synthmarks.errors import SynthmarksError
 
 JAW_CONVENTIONS = ("xray", "outline")
+#: Depths of the x-ray jaw (synth/labels.py, ``xray_jaw``)
+XRAY_JAWS = ("3dmm", "mesh")
 LOOKS = ("v1", "v2")
 BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 
@@ -101,6 +103,10 @@ class SynthConfig:
     supersample: int = 1
     jaw_convention: str = "xray"
     brow_convention: str = "centre"
+    #: Depth of the x-ray jaw points (synth/labels.py): "3dmm", where 3-D morphable models and
+    #: so AFLW2000-3D put them, 2-2.6 cm behind ICT-FaceKit's jaw vertices; "mesh", on those
+    #: vertices (runs made before). docs/experiments.md, "The x-ray jaw's depth".
+    xray_jaw: str = "3dmm"
     yaw_max: float = 90.0
     pitch_max: float = 40.0
     roll_max: float = 45.0
@@ -169,6 +175,10 @@ class SynthConfig:
         check_conventions(self.jaw_convention, self.brow_convention, "{kind}_convention")
         if not 32 <= self.size <= 2048:
             raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
+        if self.xray_jaw not in XRAY_JAWS:
+            raise SynthmarksError(
+                f"xray_jaw must be one of {', '.join(XRAY_JAWS)}, not {self.xray_jaw!r}"
+            )
         if self.look not in LOOKS:
             raise SynthmarksError(f"look must be one of {', '.join(LOOKS)}, not {self.look!r}")
         if self.supersample not in (1, 2, 3, 4):
@@ -219,6 +229,7 @@ class SynthConfig:
         kw = {k: v for k, v in d.items() if k in names}
         kw.setdefault("look", "v1")  # made before the photoreal look existed
         kw.setdefault("brow_convention", "edge")  # made before brows had a convention
+        kw.setdefault("xray_jaw", "mesh")  # made when the x-ray jaw was ICT's vertices
         kw.setdefault("camera_distance_cm", None)  # made when the focal length was drawn
         kw.setdefault("p_parted_lips", 0.0)  # made before lips were parted on top
         kw.setdefault("key_radius_deg", (0.0, 0.0))  # made when every key light was a point
@@ -500,6 +511,7 @@ def sample_params(
     }
     p["jaw_convention"] = cfg.jaw_convention
     p["brow_convention"] = cfg.brow_convention
+    p["xray_jaw"] = cfg.xray_jaw
     # Both looks make these two draws, so the parted lips drawn after them are the same for a
     # face of either look (a mixed run's v1 faces are the v1 run's, mouths included).
     photoreal_seed = int(rng.integers(1 << 62))
