@@ -57,7 +57,8 @@ def main() -> None:
     ap.add_argument("-m", "--model", action="append", default=[], help="also score these")
     args = ap.parse_args()
 
-    ict = load_face_model().neutral[load_face_model().landmarks].astype(np.float64)
+    face_model = load_face_model()
+    ict = face_model.neutral[face_model.landmarks].astype(np.float64)
     samples = load_dataset(args.data)
     raw = [sio.loadmat(Path(s.image_path).with_suffix(".mat"))["pt3d_68"].T * FLIP for s in samples]
     fits = [fit(x, ict) for x in raw]
