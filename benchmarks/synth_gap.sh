@@ -61,15 +61,23 @@ SET_COUNT[v3r6_nohdribg_seed1]=10000
 SET[10k_v1_mouths]=v1_mouths_seed1
 SET_LOOK[v1_mouths_seed1]="--seed 1 --set look=v1 --set p_parted_lips=0.4"
 SET_COUNT[v1_mouths_seed1]=10000
+# Every row above was measured with the x-ray jaw on ICT's jaw vertices (--xray-jaw mesh, the
+# default before 2026-12-05); 10k_3dmm: 10k_softshadow's faces with it at a 3-D morphable
+# model's depth (the default since), the same pixels as a --relabel of v3r6_mouths_seed1.
+SET[10k_3dmm]=v3r6_mouths_3dmm
+SET_LOOK[v3r6_mouths_3dmm]="--seed 1 --set p_parted_lips=0.4"
+SET_COUNT[v3r6_mouths_3dmm]=10000
+declare -A XRAY_JAW=([v3r6_mouths_3dmm]=3dmm)
 ROWS=("$@")
 [ ${#ROWS[@]} -gt 0 ] || ROWS=(v2 v1_s1 v2_nohdrilight v2_noskin v2_nocards v2_nohdribg v2_noshadow v1_s2)
 for row in "${ROWS[@]}"; do
   # shellcheck disable=SC2086
   if [ -n "${SET[$row]:-}" ]; then
     $VENV/bin/synthmarks synth --out "$DATA/${SET[$row]}" --count "${SET_COUNT[${SET[$row]}]:-20000}" \
-      --no-progress ${SET_LOOK[${SET[$row]}]}
+      --no-progress --xray-jaw "${XRAY_JAW[${SET[$row]}]:-mesh}" ${SET_LOOK[${SET[$row]}]}
   else
-    $VENV/bin/synthmarks synth --out "$DATA/gap_$row" --count 3000 --no-progress ${LOOK[$row]}
+    $VENV/bin/synthmarks synth --out "$DATA/gap_$row" --count 3000 --no-progress --xray-jaw mesh \
+      ${LOOK[$row]}
   fi
   if [ ! -f "runs/gap_$row/summary.json" ]; then
     MALLOC_MMAP_THRESHOLD_=1000000 $VENV/bin/synthmarks train \

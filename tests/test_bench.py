@@ -31,6 +31,11 @@ def test_bench_prints_every_row(tiny_checkpoint, shared, capsys, monkeypatch):
         "jitter",
     ):
         assert row in out, row
+    from synthmarks.eval import baselines
+
+    for name in baselines.available():  # timed in the same run, and the ratio the issue asks
+        assert f"{name} 68-point landmarks ms/face" in out
+        assert f"this model (onnx) / {name}" in out
 
 
 def test_bench_names_what_an_onnx_only_released_model_needs(capsys):

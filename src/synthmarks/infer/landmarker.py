@@ -35,13 +35,14 @@ BACKENDS = ("auto", "onnx", "torch")
 #: landmark confidence below which a detection is not taken for a face; it belongs to the
 #: released model's confidence scale, so it is re-chosen with each release: over every YuNet
 #: detection of ``benchmarks/bench_detect.py --calibrate`` (docs/detection.md) it drops the same
-#: 2.3 % of faces as 0.42 did for the model before (0.1.0), and keeps 12.8 % of non-faces (13.4)
+#: 2.3 % of faces as 0.42 did for 0.1.0, and keeps 12.8 % of non-faces (13.4) with 0.2.0; with
+#: 0.3.0 the same 2.3 % of faces and 11.9 % of non-faces, so it stays
 MIN_CONFIDENCE = 0.40
 #: how much surer than ``min_confidence`` a face found only in a quarter-turned copy of the image
 #: must be (0.48 at the default): the turned looks add hands, knees and necklines that YuNet takes
 #: for faces; with the model before (0.1.0) three such came through at 0.44-0.47 on the 26
 #: real-68pt photos, while 177 of the 180 faces found on 60 AFLW2000-3D dev photos turned by 90 /
-#: 180 / 270 degrees scored 0.50 or more; with the released one, a pair of hands at 0.43
+#: 180 / 270 degrees scored 0.50 or more; with 0.2.0, a pair of hands at 0.43 (0.39 with 0.3.0)
 TURNED_CONFIDENCE_MARGIN = 0.08
 #: faces tilted more than this (degrees: the detector's eye keypoints, then the predicted eyes)
 #: are cut out upright; a round figure, not fitted by a script (docs/detection.md, "Tilted

@@ -488,6 +488,8 @@ def sample_params(
         "fill_colour": _f(rng.uniform(0.0, 0.6, 3) * (rng.random() < 0.6)),
         "ambient": _f(rng.uniform(0.15, 0.7)),
         "env_from_background": _f(rng.uniform(0.3, 1.0)),
+        # read by no renderer (shadows are the v2 look's own layer); still drawn so that every
+        # later draw, and so face i of a seed, stays what it was
         "shadow": _f(rng.uniform(0.3, 1.0)),
         "exposure": _f(rng.uniform(0.85, 1.2)),
     }
