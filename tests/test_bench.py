@@ -1,6 +1,7 @@
 """`synthmarks bench` prints its table (tiny repeat counts: this checks the plumbing, not speed)."""
 
 from synthmarks.cli import main
+from synthmarks.eval import baselines
 
 
 def test_bench_prints_every_row(tiny_checkpoint, shared, capsys, monkeypatch):
@@ -31,8 +32,6 @@ def test_bench_prints_every_row(tiny_checkpoint, shared, capsys, monkeypatch):
         "jitter",
     ):
         assert row in out, row
-    from synthmarks.eval import baselines
-
     for name in baselines.available():  # timed in the same run, and the ratio the issue asks
         assert f"{name} 68-point landmarks ms/face" in out
         assert f"this model (onnx) / {name}" in out
