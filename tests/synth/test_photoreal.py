@@ -135,6 +135,27 @@ def test_registration_puts_makehuman_features_on_ict_features(worker):
         assert contrast(lips) > contrast(low) + 2.0, skin.name
 
 
+def test_makehuman_brows_sit_as_high_above_the_eyes_as_face_synthetics_brows(worker):
+    """Look revision 7 pins hm08's brows 2.2 mm above ICT's brow landmarks: on the neutral head
+    the brow cards' middle (the ``centre`` labels) lies 0.24-0.26 inter-ocular distances above
+    the eyes' centre along the face's up axis (0.226 before, where models trained on them put
+    real brows low; frontal renders now measure 0.277 in 2-D, as Face Synthetics' labels do)."""
+    from synthmarks.synth import register
+
+    m = worker.model
+    lm = m.neutral[m.landmarks].astype(np.float64)
+    left, right = lm[36:42].mean(0), lm[42:48].mean(0)
+    up = (left + right) / 2 - lm[48:68].mean(0)
+    up /= np.linalg.norm(up)
+    io = np.linalg.norm(right - left)
+    brows = worker.appearance.brows
+    edge = np.array([(q - (left + right) / 2) @ up for q in lm[17:27]]) / io
+    middle = float(np.mean(edge + brows.skin * up[1] / io))
+    assert 0.24 < middle < 0.26, middle
+    assert register.brow_lift(7) == register.BROW_LIFT_CM and register.BROW_LIFT_CM > 0
+    assert register.brow_lift(6) == 0.0 and register.brow_lift(None) == 0.0, "old sets keep theirs"
+
+
 def test_baked_skins_leave_the_nostrils_to_the_geometry(worker):
     """No baked skin keeps MakeHuman's painted nostrils (dark blobs that, a little off ICT's own
     nostrils, rendered as gaping holes above the nose's lower edge): around the nose base no
@@ -222,7 +243,7 @@ def test_card_classes_and_hair_hides_the_points_under_it(worker):
     p["hair"]["present"] = False
     scene = build_scene(worker.static, p, SIZE)
     seg = worker.renderer.render(scene, p, {"sky": [0.5] * 3, "ground": [0.3] * 3}).seg
-    pts, _ = labels.label(scene, p, worker.jaw, worker.brow_t, app.brows)
+    pts, _ = labels.label(scene, p, worker.jaw, worker.brow_t, app.brows, worker.lips)
     on = [seg[int(round(y)), int(round(x))] for x, y in pts[17:27]]
     # measured: in this frontal render exactly the middle two
     # points of each brow (19, 20 and 23, 24) land on it, the other six on skin (class 1)

@@ -193,10 +193,11 @@ def test_landmark_vertices_project_where_they_are_rendered(worker):
     from synthmarks.synth.scene import build_scene
 
     p = frontal_params(worker)
+    assert p["lip_points"] == "aligned", "the labels under test are the default's"
     scene = build_scene(worker.static, p, SIZE)
     res = worker.renderer.render(scene, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
-    pts = labels.project(scene)
-    vis = labels.visibility(scene, pts, scene.landmarks_cam, res.depth_hi, res.supersample)
+    pts, pos3 = labels.label(scene, p, worker.jaw, worker.brow_t, None, worker.lips)
+    vis = labels.visibility(scene, pts, pos3, res.depth_hi, res.supersample)
     assert vis[:68].all(), f"frontal face with hidden points: {np.flatnonzero(~vis)}"
     cam = scene.camera
     for i, (x, y) in enumerate(pts):
@@ -210,8 +211,8 @@ def test_landmark_vertices_project_where_they_are_rendered(worker):
                 d = res.depth_hi[int(round((r + 0.5) * k - 0.5)), int(round((c + 0.5) * k - 0.5))]
                 # unproject the pixel centre at the rendered depth: the surface point seen there
                 px = np.array([(c - cam.cx) * d / cam.f, -(r - cam.cy) * d / cam.f, -d])
-                best = min(best, np.linalg.norm(px - scene.landmarks_cam[i]))
-        pix_cm = -scene.landmarks_cam[i, 2] / cam.f
+                best = min(best, np.linalg.norm(px - pos3[i]))
+        pix_cm = -pos3[i, 2] / cam.f
         # inner-lip vertices of a closed mouth lie a little inside the crease the lips hide
         slack = 0.3 if 60 <= i < 68 else 0.05
         assert best < 0.75 * pix_cm + slack, f"point {i}: rendered surface {best:.2f} cm away"
@@ -248,6 +249,26 @@ def test_neutral_frontal_labels_are_in_ibug_order_and_mirror_symmetric(worker, b
     assert pts[36, 0] < pts[39, 0] < pts[42, 0] < pts[45, 0], "eye corners left to right"
     assert pts[48, 0] < pts[54, 0] and pts[51, 1] < pts[57, 1], "mouth corners; upper lip above"
     assert pts[19, 1] < pts[37, 1] and pts[24, 1] < pts[44, 1], "brows above the eyes"
+
+
+def test_aligned_lip_points_stand_under_the_cupids_bow_peaks(worker):
+    """The 68-point mark-up puts the inner-lip points 61/63 under the cupid's bow peaks 50/52,
+    and 65/67 and 56/58 below them too (AFW within 0.012 inter-ocular distances, AFLW2000-3D and
+    Face Synthetics within 0.045 either side); ICT's own vertices lie 0.05 further out. On the
+    mean frontal face each aligned point shares its peak's column and its lip line's height."""
+    p = frontal_params(worker)
+    p["identity"] = [0.0] * len(p["identity"])
+    aligned = worker.make(p).points[:68].astype(np.float64)
+    mesh = worker.make({**p, "lip_points": "mesh"}).points[:68].astype(np.float64)
+    io = np.linalg.norm(aligned[42:48].mean(0) - aligned[36:42].mean(0))
+    for point, peak in ((61, 50), (67, 50), (58, 50), (63, 52), (65, 52), (56, 52)):
+        assert abs(aligned[point, 0] - aligned[peak, 0]) < 0.01 * io, point
+        assert abs(mesh[point, 0] - mesh[peak, 0]) > 0.03 * io, f"{point}: mesh already aligned"
+        assert abs(aligned[point, 1] - mesh[point, 1]) < 0.02 * io, f"{point} left its lip line"
+    others = [i for i in range(68) if i not in (56, 58, 61, 63, 65, 67)]
+    np.testing.assert_allclose(aligned[others], mesh[others], atol=1e-6)
+    assert aligned[61, 0] < aligned[62, 0] < aligned[63, 0], "upper inner lip left to right"
+    assert aligned[65, 0] > aligned[66, 0] > aligned[67, 0], "lower inner lip right to left"
 
 
 def test_outline_jaw_follows_the_silhouette(worker):

@@ -119,10 +119,13 @@ def _brow_centres(model: FaceModel, cards: list[CardSet]) -> BrowCentres:
     return BrowCentres(offsets, np.mean(list(offsets.values()), 0) if offsets else np.zeros(10))
 
 
-def load_brow_centres(model: FaceModel, assets: str | Path | None) -> BrowCentres:
-    """Only the brow positions (what re-labelling needs), without textures or lights."""
+def load_brow_centres(
+    model: FaceModel, assets: str | Path | None, brow_lift_cm: float = register.BROW_LIFT_CM
+) -> BrowCentres:
+    """Only the brow positions (what re-labelling needs), without textures or lights;
+    ``brow_lift_cm`` is that of the faces' look revision (:func:`register.brow_lift`)."""
     root = find_assets(assets)
-    reg = register.load(model, root, progress=lambda *_: None)
+    reg = register.load(model, root, lambda *_: None, brow_lift_cm)
     return _brow_centres(model, load_cards(model, reg, root, "eyebrows", BROWS))
 
 

@@ -77,11 +77,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "300-W and Face Synthetics label them; edge: on ICT's brow line (releases before v3)",
     )
     p.add_argument(
+        "--lip-points",
+        choices=("aligned", "mesh"),
+        default="aligned",
+        help="aligned (default): inner-lip points and 56/58 on the vertical lines through the "
+        "cupid's bow peaks 50/52, as the 68-point mark-up puts them; mesh: on ICT's landmark "
+        "vertices, 3-5 mm further out (sets made before)",
+    )
+    p.add_argument(
         "--relabel",
         metavar="SRC",
-        help="instead of rendering: copy the set SRC into --out labelled with --jaw-convention "
-        "and --brow-convention (same images, hard-linked; labels re-made from each sample's "
-        "saved parameters)",
+        help="instead of rendering: copy the set SRC into --out labelled with --jaw-convention, "
+        "--brow-convention, --xray-jaw and --lip-points (same images, hard-linked; labels "
+        "re-made from each sample's saved parameters)",
     )
     p.add_argument(
         "--supersample",
@@ -133,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
             jaw_convention=args.jaw_convention,
             brow_convention=args.brow_convention,
             xray_jaw=args.xray_jaw,
+            lip_points=args.lip_points,
             backgrounds=args.backgrounds,
             assets=args.assets,
         ).with_overrides(args.overrides)
@@ -149,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
             not args.no_progress,
             brow_convention=args.brow_convention,
             xray_jaw=args.xray_jaw,
+            lip_points=args.lip_points,
             count=args.count,
             assets=args.assets,
         )

@@ -55,7 +55,7 @@ class Worker:
     def __init__(self, cfg: SynthConfig, face_model: str | None = None):
         from synthmarks.synth.backgrounds import BackgroundBank
         from synthmarks.synth.facemodel import load_face_model
-        from synthmarks.synth.labels import JawLines, brow_line_t
+        from synthmarks.synth.labels import JawLines, LipColumns, brow_line_t
         from synthmarks.synth.render import Renderer
         from synthmarks.synth.scene import HeadStatic
 
@@ -75,6 +75,7 @@ class Worker:
         self.bank = BackgroundBank(cfg.backgrounds)
         self.jaw = JawLines(self.model)
         self.brow_t = brow_line_t(self.model)
+        self.lips = LipColumns(self.model)
 
     def params(self, seed: int, index: int) -> dict:
         return sample_params(
@@ -148,7 +149,7 @@ class Worker:
         image = res.rgba[..., :3] * alpha + bg * (1 - alpha)
 
         brows = self.appearance.brows if self.appearance is not None else None
-        points, pos3 = labels.label(scene, params, self.jaw, self.brow_t, brows)
+        points, pos3 = labels.label(scene, params, self.jaw, self.brow_t, brows, self.lips)
         seg = res.seg.copy()
         occ = None
         n_occ = params["occluders"]["count"]
@@ -169,6 +170,7 @@ class Worker:
             "jaw_convention": params["jaw_convention"],
             "jaws": labels.both_jaws(scene, self.jaw, params),
             "brow_convention": params["brow_convention"],
+            "lip_points": params["lip_points"],
             "camera": scene.camera.to_json(),
             "assets": _assets_used(params),
             "params": params,
@@ -267,7 +269,8 @@ _WHERE_KEYS = ("assets",)
 #: the nostrils to the geometry (skins.BAKE_VERSION 2). 5: teeth lit (the neutral head's baked
 #: occlusion, lips closed, had made every tooth near-black in an open mouth). 6: soft shadows, as
 #: wide as the key light (``key_radius_deg``; every key had been a point casting knife edges).
-LOOK_REVISION = 6
+#: 7: MakeHuman's brows (cards and painted) 1.5 mm higher on the head (``register.BROW_LIFT_CM``).
+LOOK_REVISION = 7
 
 
 def recorded_revision(record: dict) -> int | None:

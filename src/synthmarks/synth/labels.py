@@ -14,6 +14,11 @@ The brow convention says where the 10 eyebrow points sit across the painted brow
 the mesh's brow line, which the renderer uses as the brow's upper edge; ``centre``, moved down
 onto the middle of the painted band, where AFLW2000-3D, 300-W and Face Synthetics put them
 (docs/experiments.md, "Where the remaining error is").
+The lip points say where points 61/63/65/67 (inner lips) and 56/58 (lower lip) sit along their
+lip lines: ``aligned`` (the default), on the vertical lines through the cupid's bow peaks 50/52,
+where the 68-point mark-up puts them (AFW's labels within 0.012 inter-ocular distances,
+AFLW2000-3D's and Face Synthetics' within 0.045, either side); ``mesh``, on ICT-FaceKit's
+landmark vertices, 0.044-0.056 further out (``benchmarks/label_geometry.py``).
 Visibility compares each point's depth with the rendered depth buffer and drops points under 2-D
 occluders.
 """
@@ -89,6 +94,64 @@ class JawLines:
         )
 
 
+#: (point, the lip-line landmark it slides towards, the cupid's bow peak whose vertical it takes)
+LIP_COLUMNS = ((61, 62, 50), (63, 62, 52), (67, 66, 50), (65, 66, 52), (58, 57, 50), (56, 57, 52))
+
+
+class LipColumns:
+    """Where the ``aligned`` lip points lie on the mesh: for each of :data:`LIP_COLUMNS`, the
+    point of its lip line (the shortest path over the face's edges from its landmark vertex
+    towards the lip's middle, which runs along the lip's rim or border) at the cupid's bow
+    peak's distance from the midline on the neutral head, as two vertices and a blend. A
+    fixed point of the surface, so it follows identity and expression as the vertices do."""
+
+    def __init__(self, model: FaceModel):
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import dijkstra
+
+        v = model.neutral.astype(np.float64)
+        a, b = PARTS["face"]
+        tri = model.render_pos_index[model.triangles]
+        tri = tri[((tri >= a) & (tri < b)).all(1)]
+        e = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+        w = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
+        graph = sp.coo_matrix((w, (e[:, 0], e[:, 1])), shape=(len(v), len(v))).tocsr()
+        graph = graph.maximum(graph.T)
+        lm = model.landmarks
+        self.points = np.array([c[0] for c in LIP_COLUMNS])
+        self.pairs = np.zeros((len(LIP_COLUMNS), 2), np.int64)
+        self.t = np.zeros(len(LIP_COLUMNS))
+        for k, (point, towards, peak) in enumerate(LIP_COLUMNS):
+            _, pred = dijkstra(graph, indices=lm[point], return_predecessors=True)
+            path = [lm[towards]]
+            while path[-1] != lm[point]:
+                path.append(pred[path[-1]])
+            x = np.abs(v[path[::-1], 0])  # distance from the midline, point first
+            target = abs(v[lm[peak], 0])
+            self.pairs[k] = lm[point]
+            if x[0] <= target:  # already at or inside the peak's vertical
+                continue
+            j = int(np.argmax(x <= target))  # first path vertex at or inside it
+            p0, p1 = path[::-1][j - 1], path[::-1][j]
+            self.pairs[k] = p0, p1
+            self.t[k] = (x[j - 1] - target) / (x[j - 1] - x[j])
+
+    def positions(self, vertices: np.ndarray) -> np.ndarray:
+        """(6, 3) the points on a head given its position vertices (any frame)."""
+        v = vertices[self.pairs].astype(np.float64)
+        return (1 - self.t)[:, None] * v[:, 0] + self.t[:, None] * v[:, 1]
+
+
+def align_lips(
+    scene: Scene, lips: LipColumns, points: np.ndarray, pos3: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the lip points of :data:`LIP_COLUMNS` to their ``aligned`` places on the surface."""
+    pts, p3 = points.copy(), pos3.copy()
+    p3[lips.points] = lips.positions(scene.head_pos_cam)
+    pts[lips.points] = scene.camera.project(p3[lips.points])
+    return pts, p3
+
+
 def brow_line_t(model: FaceModel) -> np.ndarray:
     """Position t (0 inner end .. 1 outer end, by arc length in the UV atlas) of landmarks 17-26
     on their brow line: the parameter the renderer's brow band is drawn along."""
@@ -139,12 +202,18 @@ def centre_brows(
 
 
 def label(
-    scene: Scene, params: dict, jaw: JawLines, brow_t: np.ndarray, photoreal_brows=None
+    scene: Scene,
+    params: dict,
+    jaw: JawLines,
+    brow_t: np.ndarray,
+    photoreal_brows=None,
+    lips: LipColumns | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The 70 points of a scene under its sample's jaw and brow conventions, on the face's
+    """The 70 points of a scene under its sample's jaw, brow and lip conventions, on the face's
     surface, and their 3-D camera-space positions: the one labelling step of rendering and of
     re-labelling. Visibility and the occluders' placement are decided on these; the labels
-    written are :func:`xray_jaw` of them, which moves an x-ray jaw to the 3-D model's depth."""
+    written are :func:`xray_jaw` of them, which moves an x-ray jaw to the 3-D model's depth.
+    ``lips`` is needed for samples whose ``lip_points`` are ``aligned``."""
     points = project(scene)
     pos3 = scene.landmarks_cam
     if params["jaw_convention"] == "outline":
@@ -152,6 +221,10 @@ def label(
     if params.get("brow_convention", "edge") == "centre":  # sets made before brows had one
         offsets = brow_centre_offsets(params, brow_t, photoreal_brows)
         points, pos3 = centre_brows(scene, offsets, points, pos3)
+    if params.get("lip_points", "mesh") == "aligned":  # sets made before: ICT's vertices
+        if lips is None:
+            raise ValueError("label(): aligned lip points need the LipColumns")
+        points, pos3 = align_lips(scene, lips, points, pos3)
     return points, pos3
 
 

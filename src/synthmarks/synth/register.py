@@ -46,6 +46,15 @@ INNER = np.arange(17, 68)
 #: Landmarks the warp holds exactly: the inner 51 and the chin. The other jaw points are left to
 #: the surface matching: on hm08 they were found on the frontal outline, on ICT they are vertices.
 EXACT = np.r_[8, INNER]
+#: How far (cm, along the head's up axis) hm08's brow landmarks are pinned above ICT's (points
+#: 17-26), from look revision 7 on. hm08's brow landmarks were found by a model of the ``edge``
+#: brow convention, so pinning them onto ICT's brow vertices drew MakeHuman's brows (cards and
+#: painted) 0.73-0.97 cm below ICT's brow line: on frontal renders their middle sat 0.255
+#: inter-ocular distances above the eyes' centre, against 0.277 in Face Synthetics' labels (an
+#: artist-made synthetic reference), and models trained on them put real brows low
+#: (docs/experiments.md, "What stages 6-7 cost: the brows"). 1.5 mm closes that gap.
+BROW_LIFT_CM = 0.22
+BROWS = np.arange(17, 27)
 
 # Landmarks 0..67 on hm08, as (vertex a, b, c, weight a, b, c) of the triangle they lie on.
 # Made by scripts/makehuman_landmarks.py (median over six skins); see the module docstring.
@@ -140,7 +149,7 @@ class Registration:
     bake_u: np.ndarray  # (BAKE_H, BAKE_W) float32 hm08 texture u (0..1) per ICT texel, -1 empty
     bake_v: np.ndarray  # (BAKE_H, BAKE_W) float32 hm08 texture v (0..1, OBJ: 0 at the bottom)
     bake_dist: np.ndarray  # (BAKE_H, BAKE_W) float32 cm from the ICT texel to the hm08 surface
-    landmark_residual: np.ndarray  # (68,) cm after the warp
+    landmark_residual: np.ndarray  # (68,) cm from the pins after the warp
     surface_residual: np.ndarray  # (N,) cm: ICT head vertices to the warped hm08 surface
 
 
@@ -174,12 +183,21 @@ def _mh_head(mh: ObjMesh) -> np.ndarray:
     return tris[total[island] > 0.1 * total.max()]
 
 
-def register(model: FaceModel, mh: ObjMesh, iterations: int = 6) -> Registration:
+def brow_lift(look_revision: int | None) -> float:
+    """:data:`BROW_LIFT_CM` for faces of this photoreal look revision (0 before revision 7), so
+    that relabelling an older set places its brow points where its images drew the brows."""
+    return BROW_LIFT_CM if look_revision is not None and look_revision >= 7 else 0.0
+
+
+def register(
+    model: FaceModel, mh: ObjMesh, iterations: int = 6, brow_lift_cm: float = BROW_LIFT_CM
+) -> Registration:
     """Fit the warp and build the bake map (a few tens of seconds; cached by :func:`load`)."""
     from scipy.interpolate import RBFInterpolator
 
     iv, itri = _ict_head(model)
-    ict_lm = iv[model.landmarks]
+    ict_lm = iv[model.landmarks].copy()  # the pins: ICT's landmarks, brows lifted
+    ict_lm[BROWS, 1] += brow_lift_cm
     mh_lm = mh_landmarks(mh)
     s, r, t = umeyama(mh_lm[INNER], ict_lm[INNER])
     sim = mh.v @ (s * r).T + t
@@ -298,20 +316,24 @@ def registration_report(reg: Registration) -> dict[str, float]:
     }
 
 
-def cache_path(model: FaceModel, base_mesh: Path) -> Path:
+def cache_path(model: FaceModel, base_mesh: Path, brow_lift_cm: float = BROW_LIFT_CM) -> Path:
     st = base_mesh.stat()
     key = (
         f"{REGISTER_VERSION}|{model.cache_path}|{base_mesh.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     )
+    if brow_lift_cm:  # revisions before 7 keep their cache
+        key += f"|brow_lift={brow_lift_cm:g}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
     root = Path(model.cache_path).parent if model.cache_path else Path.cwd()
     return root / f"makehuman_ict_{digest}.npz"
 
 
-def load(model: FaceModel, assets: Path, progress=print) -> Registration:
+def load(
+    model: FaceModel, assets: Path, progress=print, brow_lift_cm: float = BROW_LIFT_CM
+) -> Registration:
     """The registration for this face model and assets folder, computed once and cached."""
     base = assets / "makehuman/skins/basemesh/base_hm08.obj"
-    path = cache_path(model, base)
+    path = cache_path(model, base, brow_lift_cm)
     if path.is_file():
         try:
             with np.load(path) as z:
@@ -319,7 +341,7 @@ def load(model: FaceModel, assets: Path, progress=print) -> Registration:
         except (OSError, ValueError, TypeError):
             pass  # unreadable or from another layout: make it again
     progress("registering MakeHuman's head onto the ICT face model (once, about a minute) ...")
-    reg = register(model, read_obj(base))
+    reg = register(model, read_obj(base), brow_lift_cm=brow_lift_cm)
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **reg.__dict__)

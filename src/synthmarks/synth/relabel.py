@@ -34,6 +34,7 @@ from synthmarks.synth.generate import (
     scan,
 )
 from synthmarks.synth.lock import WHOLE, FolderLock
+from synthmarks.synth.register import brow_lift
 
 #: a moved point further than this from its source label counts as moved (pixels)
 MOVED_PX = 1e-3
@@ -49,9 +50,11 @@ def relabel(
     xray_jaw: str = "3dmm",
     count: int | None = None,
     assets: str | None = None,
+    lip_points: str = "aligned",
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
-    labelled with ``jaw_convention``, ``brow_convention`` and the x-ray jaw's depth ``xray_jaw``.
+    labelled with ``jaw_convention``, ``brow_convention``, the x-ray jaw's depth ``xray_jaw``
+    and the ``lip_points``.
 
     ``dst`` follows the rules of a render into it: it is locked while this runs, a run record
     with other settings (another convention) is refused, and damaged samples are redone.
@@ -76,6 +79,7 @@ def relabel(
         "jaw_convention": jaw_convention,
         "brow_convention": brow_convention,
         "xray_jaw": xray_jaw,
+        "lip_points": lip_points,
     }
     cfg = SynthConfig.from_json({**run["config"], **conventions})
     with FolderLock(dst, WHOLE, "relabel"):
@@ -89,8 +93,9 @@ def relabel(
         clean_partial(dst, partial | set(damaged))  # interrupted or damaged: redone
         todo = sorted(done - (have - set(damaged)))
         assets = assets or run["config"].get("assets")
+        lift = brow_lift(recorded_revision(run))
         return _relabel_samples(
-            src, dst, todo, len(done), size, conventions, face_model, assets, progress
+            src, dst, todo, len(done), size, conventions, face_model, assets, lift, progress
         )
 
 
@@ -103,11 +108,13 @@ def _relabel_samples(
     conventions: dict[str, str],
     face_model: str | None,
     assets: str | None,
+    brow_lift_cm: float,
     progress: bool,
 ) -> dict:
     from synthmarks.synth.facemodel import load_face_model
     from synthmarks.synth.labels import (
         JawLines,
+        LipColumns,
         both_jaws,
         brow_line_t,
         label,
@@ -118,6 +125,7 @@ def _relabel_samples(
 
     model = load_face_model(face_model)
     static, jaw, brow_t = HeadStatic(model), JawLines(model), brow_line_t(model)
+    lips = LipColumns(model)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -134,8 +142,10 @@ def _relabel_samples(
             if "v2" in params and photoreal_brows is None:
                 from synthmarks.synth.appearance import load_brow_centres
 
-                photoreal_brows = load_brow_centres(model, assets)
-            points = xray_jaw(scene, params, label(scene, params, jaw, brow_t, photoreal_brows)[0])
+                photoreal_brows = load_brow_centres(model, assets, brow_lift_cm)
+            points = xray_jaw(
+                scene, params, label(scene, params, jaw, brow_t, photoreal_brows, lips)[0]
+            )
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
             moved_faces += bool(moved.any())

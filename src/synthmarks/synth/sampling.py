@@ -20,6 +20,8 @@ JAW_CONVENTIONS = ("xray", "outline")
 XRAY_JAWS = ("3dmm", "mesh")
 LOOKS = ("v1", "v2")
 BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
+#: Where the inner-lip points and points 56/58 sit along their lip lines (synth/labels.py)
+LIP_POINTS = ("aligned", "mesh")
 
 
 def check_conventions(jaw: str, brow: str, name: str) -> None:
@@ -107,6 +109,11 @@ class SynthConfig:
     #: so AFLW2000-3D put them, 2-2.6 cm behind ICT-FaceKit's jaw vertices; "mesh", on those
     #: vertices (runs made before). docs/experiments.md, "The x-ray jaw's depth".
     xray_jaw: str = "3dmm"
+    #: Points 61/63/65/67 (inner lips) and 56/58 (lower lip): "aligned", on the vertical lines
+    #: through the cupid's bow peaks 50/52, where the 68-point mark-up puts them; "mesh", on
+    #: ICT-FaceKit's landmark vertices, 3-5 mm further out (runs made before).
+    #: docs/experiments.md, "The lip points".
+    lip_points: str = "aligned"
     yaw_max: float = 90.0
     pitch_max: float = 40.0
     roll_max: float = 45.0
@@ -179,6 +186,10 @@ class SynthConfig:
             raise SynthmarksError(
                 f"xray_jaw must be one of {', '.join(XRAY_JAWS)}, not {self.xray_jaw!r}"
             )
+        if self.lip_points not in LIP_POINTS:
+            raise SynthmarksError(
+                f"lip_points must be one of {', '.join(LIP_POINTS)}, not {self.lip_points!r}"
+            )
         if self.look not in LOOKS:
             raise SynthmarksError(f"look must be one of {', '.join(LOOKS)}, not {self.look!r}")
         if self.supersample not in (1, 2, 3, 4):
@@ -230,6 +241,7 @@ class SynthConfig:
         kw.setdefault("look", "v1")  # made before the photoreal look existed
         kw.setdefault("brow_convention", "edge")  # made before brows had a convention
         kw.setdefault("xray_jaw", "mesh")  # made when the x-ray jaw was ICT's vertices
+        kw.setdefault("lip_points", "mesh")  # made when the lip points were ICT's vertices
         kw.setdefault("camera_distance_cm", None)  # made when the focal length was drawn
         kw.setdefault("p_parted_lips", 0.0)  # made before lips were parted on top
         kw.setdefault("key_radius_deg", (0.0, 0.0))  # made when every key light was a point
@@ -514,6 +526,7 @@ def sample_params(
     p["jaw_convention"] = cfg.jaw_convention
     p["brow_convention"] = cfg.brow_convention
     p["xray_jaw"] = cfg.xray_jaw
+    p["lip_points"] = cfg.lip_points
     # Both looks make these two draws, so the parted lips drawn after them are the same for a
     # face of either look (a mixed run's v1 faces are the v1 run's, mouths included).
     photoreal_seed = int(rng.integers(1 << 62))

@@ -1,0 +1,76 @@
+"""How a labelled set defines the points a generator has to choose: brow height and lip columns.
+
+Two labelling processes can agree on every face and still differ by a definition: where across
+the brow its points sit, where along the lip the inner-lip points stand. A model trained on a
+generator's labels learns the generator's definition, so each one is measured here on the labels
+alone (no model), on near-frontal faces (nose tip between the eye corners: the ratio of its
+distances to points 36 and 45 within 0.75-1.33), in the eye line's frame and in inter-ocular
+distances (between the eyes' centres):
+
+- ``brow height``: the mean height of points 17-26 above the eyes' centre, along the face's up
+  axis (the eyes' centre minus the mouth's);
+- ``lip columns``: the lateral offset of 61/67/58 from the cupid's bow peak 50 and of 63/65/56
+  from 52 (+ outwards), and the peaks' own distance from point 51.
+
+Medians over the set. A diagnostic of label definitions: a generator's definition is changed only
+where independent labelling processes agree with each other and not with it.
+
+    python benchmarks/label_geometry.py --data ../shared/data/afw-68pt data/synth/some_set
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from synthmarks.data.readers import load_dataset
+
+#: (point, the cupid's bow peak whose column it shares in the 68-point mark-up)
+COLUMNS = ((61, 50), (67, 50), (58, 50), (63, 52), (65, 52), (56, 52))
+
+
+def near_frontal(points: np.ndarray) -> bool:
+    ratio = np.linalg.norm(points[30] - points[36]) / np.linalg.norm(points[30] - points[45])
+    return 0.75 < ratio < 1.33
+
+
+def geometry(points: np.ndarray) -> dict[str, float]:
+    """The definitions of one face's labels, in inter-ocular distances."""
+    left, right = points[36:42].mean(0), points[42:48].mean(0)
+    io = np.linalg.norm(right - left)
+    across = (right - left) / io
+    up = (left + right) / 2 - points[48:68].mean(0)
+    up /= np.linalg.norm(up)
+    out = {"brow height": float(np.mean((points[17:27] - (left + right) / 2) @ up) / io)}
+    x = (points - points[51]) @ across / io
+    for point, peak in COLUMNS:
+        out[f"{point}-{peak}"] = float((x[point] - x[peak]) * np.sign(x[peak]))
+    out["peaks 50/52"] = float((x[52] - x[50]) / 2)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", nargs="+", required=True, help="labelled dataset folder(s)")
+    args = ap.parse_args(argv)
+    rows = []
+    for path in args.data:
+        faces = [s.points[:68] for s in load_dataset(path) if near_frontal(s.points)]
+        if not faces:
+            print(f"{path}: no near-frontal faces")
+            continue
+        g = [geometry(p) for p in faces]
+        rows.append((path, len(faces), {k: float(np.median([x[k] for x in g])) for k in g[0]}))
+    if not rows:
+        return 1
+    keys = list(rows[0][2])
+    print("| set | frontal faces | " + " | ".join(keys) + " |")
+    print("|---|---|" + "---|" * len(keys))
+    for path, n, med in rows:
+        print(f"| {path} | {n} | " + " | ".join(f"{med[k]:+.3f}" for k in keys) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
