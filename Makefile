@@ -38,7 +38,7 @@ COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jax
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
 	face_recognition_models==0.3.0 pytest==9.2.0 omegaconf==2.4.0
 COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape \
-	-m checkpoints/v3/stage5.pt
+	-m checkpoints/v3/stage7.pt
 
 compare-env: $(CVENV)/.installed
 
@@ -63,7 +63,7 @@ compare: compare-env
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/afw-68pt --out runs/compare-afw
 
 # The released model (v3) from nothing but the ICT-FaceKit archive and the CC0 assets in
-# $(SHARED)/assets (README, "Reproducing it"): about 20 hours on 2 CPU cores and 66 GB of faces;
+# $(SHARED)/assets (README, "Reproducing it"): about 21 hours on 2 CPU cores and 69 GB of faces;
 # the default model first, then the large one.
 # Every step resumes: synth skips the faces already written, a stage whose summary.json exists is
 # done, an interrupted stage continues from its last.pt. Each stage's config starts from the
@@ -79,6 +79,7 @@ INIT_v3_stage4 := runs/v3_stage3/best.pt
 INIT_v3_stage5 := runs/v3_stage4/best.pt
 INIT_v3_stage6 := runs/v3_stage5/best.pt
 INIT_v3_stage7 := runs/v3_stage6/best.pt
+INIT_v3_stage9 := runs/v3_stage7/best.pt
 INIT_v3_teacher_stage2 := runs/v3_teacher/best.pt
 INIT_v3_teacher_stage3 := runs/v3_teacher_stage2/best.pt
 INIT_v3_teacher_stage4 := runs/v3_teacher_stage3/best.pt
@@ -86,6 +87,7 @@ INIT_v3_teacher_stage5 := runs/v3_teacher_stage4/best.pt
 INIT_v3_teacher_stage6 := runs/v3_teacher_stage5/best.pt
 INIT_v3_teacher_stage7 := runs/v3_teacher_stage6/best.pt
 INIT_v3_teacher_stage8 := runs/v3_teacher_stage7/best.pt
+INIT_v3_teacher_stage9 := runs/v3_teacher_stage8/best.pt
 
 release: setup
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3 --count 60000 --seed 1
@@ -98,14 +100,18 @@ release: setup
 	$(MAKE) runs/v3_stage4/summary.json
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed5 --count 40000 --seed 5 --set p_look_v1=0.5
 	$(MAKE) runs/v3_stage5/summary.json
-	# stages 6 and 7: the x-ray jaw at the 3-D morphable model's depth (the generator's default)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed1 --count 10000 --seed 1
+	# stages 6 and 7: the x-ray jaw at the 3-D morphable model's depth (the generator's default;
+	# these sets were labelled with ICT's lip vertices, as --lip-points mesh keeps them)
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed1 --count 10000 --seed 1 --lip-points mesh
 	$(MAKE) runs/v3_stage6/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed12 --count 20000 --seed 12
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed12 --count 20000 --seed 12 --lip-points mesh
 	$(MAKE) runs/v3_stage7/summary.json
-	$(VENV)/bin/synthmarks eval -m runs/v3_stage7/best.pt --roll none \
+	# stage 9 (stage 8 was not shipped): look revision 7, brows higher, lip points aligned
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14
+	$(MAKE) runs/v3_stage9/summary.json
+	$(VENV)/bin/synthmarks eval -m runs/v3_stage9/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
-	cp runs/v3_stage7/best.pt $(ASSET).pt
+	cp runs/v3_stage9/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
 	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours)
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r4_seed1 --count 20000 --seed 1
@@ -121,9 +127,10 @@ release: setup
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed10 --count 30000 --seed 10 --set p_look_v1=0.5
 	$(MAKE) runs/v3_teacher_stage6/summary.json
 	$(MAKE) runs/v3_teacher_stage7/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13 --lip-points mesh
 	$(MAKE) runs/v3_teacher_stage8/summary.json
-	$(VENV)/bin/synthmarks export runs/v3_teacher_stage8/best.pt --out $(LARGE).onnx
+	$(MAKE) runs/v3_teacher_stage9/summary.json
+	$(VENV)/bin/synthmarks export runs/v3_teacher_stage9/best.pt --out $(LARGE).onnx
 
 # One training stage; $(wildcard) is expanded when the recipe runs, so a stage that was cut off
 # resumes. A stage named in an INIT_ variable above starts from that stage's weights.

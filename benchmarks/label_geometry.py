@@ -12,10 +12,14 @@ distances (between the eyes' centres):
 - ``lip columns``: the lateral offset of 61/67/58 from the cupid's bow peak 50 and of 63/65/56
   from 52 (+ outwards), and the peaks' own distance from point 51.
 
-Medians over the set. A diagnostic of label definitions: a generator's definition is changed only
-where independent labelling processes agree with each other and not with it.
+Medians over the set. With ``-m MODEL`` the same is measured on the model's predictions for the
+same faces (``synthmarks eval``'s crop from the labels' box, one upright pass): whether a model
+reads a definition off the photo or carries its training labels' own. A diagnostic of label
+definitions: a generator's definition is changed only where independent labelling processes
+agree with each other and not with it.
 
     python benchmarks/label_geometry.py --data ../shared/data/afw-68pt data/synth/some_set
+    python benchmarks/label_geometry.py --data ../shared/data/afw-68pt -m default
 """
 
 from __future__ import annotations
@@ -53,13 +57,22 @@ def geometry(points: np.ndarray) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="labelled dataset folder(s)")
+    ap.add_argument("-m", "--model", help="measure this model's predictions instead (eval spec)")
     args = ap.parse_args(argv)
     rows = []
     for path in args.data:
-        faces = [s.points[:68] for s in load_dataset(path) if near_frontal(s.points)]
-        if not faces:
+        samples = [s for s in load_dataset(path) if near_frontal(s.points)]
+        if not samples:
             print(f"{path}: no near-frontal faces")
             continue
+        faces = [s.points[:68] for s in samples]
+        if args.model:
+            from synthmarks.eval.evaluate import load_predictor, run_model
+            from synthmarks.landmarks import bounding_box
+
+            boxes = np.stack([bounding_box(p) for p in faces]).astype(np.float32)
+            predictor = load_predictor(args.model, roll="none")
+            faces = list(run_model(predictor, samples, boxes, 32, args.model)[0])
         g = [geometry(p) for p in faces]
         rows.append((path, len(faces), {k: float(np.median([x[k] for x in g])) for k in g[0]}))
     if not rows:
