@@ -269,7 +269,7 @@ _WHERE_KEYS = ("assets",)
 #: the nostrils to the geometry (skins.BAKE_VERSION 2). 5: teeth lit (the neutral head's baked
 #: occlusion, lips closed, had made every tooth near-black in an open mouth). 6: soft shadows, as
 #: wide as the key light (``key_radius_deg``; every key had been a point casting knife edges).
-#: 7: MakeHuman's brows (cards and painted) 1.5 mm higher on the head (``register.BROW_LIFT_CM``).
+#: 7: MakeHuman's brows (cards and painted) registered 2.2 mm higher (``register.BROW_LIFT_CM``).
 LOOK_REVISION = 7
 
 

@@ -52,7 +52,8 @@ EXACT = np.r_[8, INNER]
 #: painted) 0.73-0.97 cm below ICT's brow line: on frontal renders their middle sat 0.255
 #: inter-ocular distances above the eyes' centre, against 0.277 in Face Synthetics' labels (an
 #: artist-made synthetic reference), and models trained on them put real brows low
-#: (docs/experiments.md, "What stages 6-7 cost: the brows"). 1.5 mm closes that gap.
+#: (docs/experiments.md, "What stages 6-7 cost: the brows"). Pins 2.2 mm higher (the cards'
+#: middles rise 1.4 mm: the surface matching holds the rest) bring the renders to 0.277.
 BROW_LIFT_CM = 0.22
 BROWS = np.arange(17, 27)
 
