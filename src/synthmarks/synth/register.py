@@ -31,6 +31,7 @@ import numpy as np
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.fileio import atomic_path
+from synthmarks.landmarks import REGIONS
 from synthmarks.synth.facemodel import PARTS, FaceModel
 from synthmarks.synth.geometry import closest_points, umeyama, vertex_normals
 from synthmarks.synth.makehuman import ObjMesh, read_obj
@@ -55,7 +56,6 @@ EXACT = np.r_[8, INNER]
 #: (docs/experiments.md, "What stages 6-7 cost: the brows"). Pins 2.2 mm higher (the cards'
 #: middles rise 1.4 mm: the surface matching holds the rest) bring the renders to 0.277.
 BROW_LIFT_CM = 0.22
-BROWS = np.arange(17, 27)
 
 # Landmarks 0..67 on hm08, as (vertex a, b, c, weight a, b, c) of the triangle they lie on.
 # Made by scripts/makehuman_landmarks.py (median over six skins); see the module docstring.
@@ -198,7 +198,7 @@ def register(
 
     iv, itri = _ict_head(model)
     ict_lm = iv[model.landmarks].copy()  # the pins: ICT's landmarks, brows lifted
-    ict_lm[BROWS, 1] += brow_lift_cm
+    ict_lm[list(REGIONS["brows"]), 1] += brow_lift_cm
     mh_lm = mh_landmarks(mh)
     s, r, t = umeyama(mh_lm[INNER], ict_lm[INNER])
     sim = mh.v @ (s * r).T + t
