@@ -90,44 +90,46 @@ INIT_v3_teacher_stage8 := runs/v3_teacher_stage7/best.pt
 INIT_v3_teacher_stage9 := runs/v3_teacher_stage8/best.pt
 
 release: setup
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3 --count 60000 --seed 1
+	# every set before stage 11 is labelled as it was made: its outline jaw marching sideways only
+	# (--outline-jaw lines), the generator's default now puts it on the jaw's edge as seen
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3 --count 60000 --seed 1 --outline-jaw lines
 	$(MAKE) runs/v3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed2 --count 60000 --seed 2
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed2 --count 60000 --seed 2 --outline-jaw lines
 	$(MAKE) runs/v3_stage2/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed3 --count 40000 --seed 3 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed3 --count 40000 --seed 3 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_stage3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed4 --count 40000 --seed 4 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed4 --count 40000 --seed 4 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_stage4/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed5 --count 40000 --seed 5 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed5 --count 40000 --seed 5 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_stage5/summary.json
 	# stages 6 and 7: the x-ray jaw at the 3-D morphable model's depth (the generator's default;
 	# these sets were labelled with ICT's lip vertices, as --lip-points mesh keeps them)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed1 --count 10000 --seed 1 --lip-points mesh
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed1 --count 10000 --seed 1 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_stage6/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed12 --count 20000 --seed 12 --lip-points mesh
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed12 --count 20000 --seed 12 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_stage7/summary.json
 	# stage 9 (stage 8 was not shipped): look revision 7, brows higher, lip points aligned
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14 --outline-jaw lines
 	$(MAKE) runs/v3_stage9/summary.json
 	$(VENV)/bin/synthmarks eval -m runs/v3_stage9/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
 	cp runs/v3_stage9/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
 	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r4_seed1 --count 20000 --seed 1
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r4_seed1 --count 20000 --seed 1 --outline-jaw lines
 	$(MAKE) runs/v3_teacher/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed6 --count 40000 --seed 6 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed6 --count 40000 --seed 6 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage2/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed7 --count 40000 --seed 7 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed7 --count 40000 --seed 7 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed8 --count 40000 --seed 8 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed8 --count 40000 --seed 8 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage4/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed9 --count 40000 --seed 9 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed9 --count 40000 --seed 9 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage5/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed10 --count 30000 --seed 10 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed10 --count 30000 --seed 10 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage6/summary.json
 	$(MAKE) runs/v3_teacher_stage7/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13 --lip-points mesh
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage8/summary.json
 	$(MAKE) runs/v3_teacher_stage9/summary.json
 	$(VENV)/bin/synthmarks export runs/v3_teacher_stage9/best.pt --out $(LARGE).onnx

@@ -10,7 +10,13 @@ distances (between the eyes' centres):
 - ``brow height``: the mean height of points 17-26 above the eyes' centre, along the face's up
   axis (the eyes' centre minus the mouth's);
 - ``lip columns``: the lateral offset of 61/67/58 from the cupid's bow peak 50 and of 63/65/56
-  from 52 (+ outwards), and the peaks' own distance from point 51.
+  from 52 (+ outwards), and the peaks' own distance from point 51;
+- ``lid columns``: where each eyelid point stands along its eye, as the fraction of the way from
+  the outer corner to the inner one (both eyes averaged: 37/44 and 38/43 on the upper lid, 41/46
+  and 40/47 on the lower);
+- ``jaw``: how far the chin (8) and the points beside it (7/9) lie below the eyes' centre, and
+  half the width of the jaw at 5/11 and 4/12 (the outline jaw's frontal shape; with ``--jaw
+  outline`` a generator set's outline is read from its meta.json).
 
 Medians over the set. With ``-m MODEL`` the same is measured on the model's predictions for the
 same faces (``synthmarks eval``'s crop from the labels' box, one upright pass): whether a model
@@ -33,6 +39,10 @@ from synthmarks.data.readers import load_dataset
 #: (point, the cupid's bow peak whose column it shares in the 68-point mark-up)
 COLUMNS = ((61, 50), (67, 50), (58, 50), (63, 52), (65, 52), (56, 52))
 
+#: (outer corner, inner corner, lid points of one eye) for each eye, the right eye mirrored so
+#: that its points pair with the left eye's in the same order.
+EYES = ((36, 39, (37, 38, 41, 40)), (45, 42, (44, 43, 46, 47)))
+
 
 def near_frontal(points: np.ndarray) -> bool:
     ratio = np.linalg.norm(points[30] - points[36]) / np.linalg.norm(points[30] - points[45])
@@ -51,6 +61,17 @@ def geometry(points: np.ndarray) -> dict[str, float]:
     for point, peak in COLUMNS:
         out[f"{point}-{peak}"] = float((x[point] - x[peak]) * np.sign(x[peak]))
     out["peaks 50/52"] = float((x[52] - x[50]) / 2)
+    lids = np.zeros(4)
+    for outer, inner, lid in EYES:
+        axis = points[inner] - points[outer]
+        lids += (points[list(lid)] - points[outer]) @ axis / (axis @ axis) / 2
+    for (a, b), t in zip(((37, 44), (38, 43), (41, 46), (40, 47)), lids, strict=True):
+        out[f"{a}/{b}"] = float(t)
+    y = (points - (left + right) / 2) @ -up / io
+    out["chin 8"] = float(y[8])
+    out["7/9"] = float((y[7] + y[9]) / 2)
+    for a, b in ((5, 11), (4, 12)):
+        out[f"width {a}/{b}"] = float((x[b] - x[a]) / 2)
     return out
 
 
@@ -58,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="labelled dataset folder(s)")
     ap.add_argument("-m", "--model", help="measure this model's predictions instead (eval spec)")
+    ap.add_argument(
+        "--jaw",
+        choices=("xray", "outline"),
+        help="a generator set's jaw convention to read (meta.json's jaws; default: its labels')",
+    )
     args = ap.parse_args(argv)
     rows = []
     for path in args.data:
@@ -65,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         if not samples:
             print(f"{path}: no near-frontal faces")
             continue
-        faces = [s.points[:68] for s in samples]
+        faces = [s.points[:68].copy() for s in samples]
+        if args.jaw:
+            for s, f in zip(samples, faces, strict=True):
+                if s.jaws is not None:
+                    f[:17] = s.jaws[args.jaw]
         if args.model:
             from synthmarks.eval.evaluate import load_predictor, run_model
             from synthmarks.landmarks import bounding_box

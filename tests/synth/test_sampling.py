@@ -123,18 +123,27 @@ def test_the_key_light_has_a_width_drawn_last():
             SynthConfig().with_overrides([bad])
 
 
-def test_the_xray_jaw_depth_is_a_label_setting_and_draws_nothing():
-    """xray_jaw moves labels only: the same faces drawn either way, the setting carried in each
-    face's parameters; runs recorded before it existed read as ICT's vertices (``mesh``)."""
+@pytest.mark.parametrize(
+    "field, default, before",
+    [
+        ("xray_jaw", "3dmm", "mesh"),
+        ("outline_jaw", "silhouette", "lines"),
+        ("lip_points", "aligned", "mesh"),
+    ],
+)
+def test_label_definitions_are_label_settings_and_draw_nothing(field, default, before):
+    """The x-ray jaw's depth, the outline jaw and the lip points move labels only: the same
+    faces drawn either way, the setting carried in each face's parameters; runs recorded before
+    a setting existed read as the definition they were made with."""
     names = [f"e{i}" for i in range(53)]
-    deep, mesh = SynthConfig(look="v1"), SynthConfig(look="v1", xray_jaw="mesh")
-    assert deep.xray_jaw == "3dmm"
+    new, old_cfg = SynthConfig(look="v1"), SynthConfig(look="v1", **{field: before})
+    assert getattr(new, field) == default
     for i in range(20):
-        a = sample_params(sample_rng(5, i), deep, names)
-        b = sample_params(sample_rng(5, i), mesh, names)
-        assert (a.pop("xray_jaw"), b.pop("xray_jaw")) == ("3dmm", "mesh")
+        a = sample_params(sample_rng(5, i), new, names)
+        b = sample_params(sample_rng(5, i), old_cfg, names)
+        assert (a.pop(field), b.pop(field)) == (default, before)
         assert a == b
-    old = {k: v for k, v in deep.to_json().items() if k != "xray_jaw"}
-    assert SynthConfig.from_json(old).xray_jaw == "mesh"
-    with pytest.raises(SynthmarksError, match="xray_jaw"):
-        SynthConfig().with_overrides(["xray_jaw=bfm"])
+    old = {k: v for k, v in new.to_json().items() if k != field}
+    assert getattr(SynthConfig.from_json(old), field) == before
+    with pytest.raises(SynthmarksError, match=field):
+        SynthConfig().with_overrides([f"{field}=bfm"])

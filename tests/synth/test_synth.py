@@ -277,21 +277,35 @@ def test_outline_jaw_follows_the_silhouette(worker):
 
     front = frontal_params(worker)
     sc = build_scene(worker.static, front, SIZE)
+    res = worker.renderer.render(sc, front, {"sky": [0.5] * 3, "ground": [0.3] * 3})
     x = labels.project(sc)
-    o, _ = labels.outline_jaw(sc, worker.jaw, x)
-    assert np.abs(o[:17] - x[:17]).max() < 1.5, "frontal: outline equals the true jaw"
+    o, _ = labels.outline_jaw(sc, worker.jaw, x, silhouette=False)
+    assert np.abs(o[:17] - x[:17]).max() < 1.5, "lines, frontal: the outline is ICT's jaw"
+
+    # silhouette: a frontal face's lower jaw lies on its lower edge, below ICT's vertices on the
+    # front of the chin (300-W's chin), and the cheek's points up to the ear stay where they are
+    o, pos3 = labels.outline_jaw(sc, worker.jaw, x)
+    io = np.linalg.norm(x[36:42].mean(0) - x[42:48].mean(0))
+    cheek = [*range(0, 4), *range(13, 17)]
+    assert np.abs(o[cheek] - x[cheek]).max() < 1.5
+    assert 0.04 * io < o[8, 1] - x[8, 1] < 0.2 * io, "the chin drops to its edge, not the neck"
+    outward = (x[4:13] - x[30]) / np.linalg.norm(x[4:13] - x[30], axis=1, keepdims=True)
+    moved = ((o[4:13] - x[4:13]) * outward).sum(1)
+    assert (moved >= 0).all() and moved.mean() > 0.03 * io, "the jaw's edge is outside"
+    assert labels.visibility(sc, o, pos3, res.depth_hi, 1)[:17].all(), "on the visible surface"
 
     turned = frontal_params(worker, yaw=60.0)
     sc = build_scene(worker.static, turned, SIZE)
     res = worker.renderer.render(sc, turned, {"sky": [0.5] * 3, "ground": [0.3] * 3})
     x = labels.project(sc)
-    o, pos3 = labels.outline_jaw(sc, worker.jaw, x)
     vis_x = labels.visibility(sc, x, sc.landmarks_cam, res.depth_hi, 1)
-    vis_o = labels.visibility(sc, o, pos3, res.depth_hi, 1)
     far = [j for j in range(17) if not vis_x[j]]
     assert far, "a 60 degree yaw hides part of the true jaw line"
-    assert vis_o[far].all(), "outline jaw points are visible"
-    assert np.abs(o[far] - x[far]).max() > 2.0
+    for silhouette in (True, False):
+        o, pos3 = labels.outline_jaw(sc, worker.jaw, x, silhouette)
+        vis_o = labels.visibility(sc, o, pos3, res.depth_hi, 1)
+        assert vis_o[far].all(), "outline jaw points are visible"
+        assert np.abs(o[far] - x[far]).max() > 2.0
 
 
 def test_xray_jaw_lies_at_the_3dmm_depth(worker):

@@ -85,11 +85,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "vertices, 3-5 mm further out (sets made before)",
     )
     p.add_argument(
+        "--outline-jaw",
+        choices=("silhouette", "lines"),
+        default="silhouette",
+        help="silhouette (default): the outline jaw's points 4-12 on the jaw's lower edge as "
+        "seen, where 300-W's annotators draw a frontal chin; lines: marching sideways only, "
+        "which leaves them on ICT's vertices on the front of the chin (sets made before)",
+    )
+    p.add_argument(
         "--relabel",
         metavar="SRC",
         help="instead of rendering: copy the set SRC into --out labelled with --jaw-convention, "
-        "--brow-convention, --xray-jaw and --lip-points (same images, hard-linked; labels "
-        "re-made from each sample's saved parameters)",
+        "--brow-convention, --xray-jaw, --lip-points and --outline-jaw (same images, "
+        "hard-linked; labels re-made from each sample's saved parameters)",
     )
     p.add_argument(
         "--supersample",
@@ -142,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             brow_convention=args.brow_convention,
             xray_jaw=args.xray_jaw,
             lip_points=args.lip_points,
+            outline_jaw=args.outline_jaw,
             backgrounds=args.backgrounds,
             assets=args.assets,
         ).with_overrides(args.overrides)
@@ -159,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
             brow_convention=args.brow_convention,
             xray_jaw=args.xray_jaw,
             lip_points=args.lip_points,
+            outline_jaw=args.outline_jaw,
             count=args.count,
             assets=args.assets,
         )

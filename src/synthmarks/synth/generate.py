@@ -171,6 +171,7 @@ class Worker:
             "jaws": labels.both_jaws(scene, self.jaw, params),
             "brow_convention": params["brow_convention"],
             "lip_points": params["lip_points"],
+            "outline_jaw": params["outline_jaw"],
             "camera": scene.camera.to_json(),
             "assets": _assets_used(params),
             "params": params,

@@ -2,10 +2,14 @@
 
 ``xray`` (the default; Face Synthetics' convention and AFLW2000-3D's, whose points project a fitted
 3-D face) projects the 68 landmark vertices and the two rendered pupil centres wherever they are,
-hidden or not. ``outline`` follows 300-W's human annotators: when the head turns, each jaw point
-slides along a horizontal line of the mesh to the visible face outline (landmark marching), so
-far-side jaw points sit on the silhouette. docs/experiments.md measures the two on AFLW2000-3D
-(x-ray is 0.33 points better).
+hidden or not. ``outline`` follows 300-W's human annotators: each jaw point slides to the visible
+face outline (landmark marching), so far-side jaw points sit on the cheek's silhouette.
+docs/experiments.md measures the two on AFLW2000-3D (x-ray is 0.33 points better).
+``outline_jaw`` says where the outline runs: ``silhouette`` (the default) also takes points 4-12
+out across the jaw to its lower edge as the camera sees it, short of the neck, where 300-W's
+annotators draw the chin and jaw; ``lines`` marches along horizontal lines towards the midline
+only, which leaves a frontal face's lower jaw on ICT's vertices on the front of the chin, 0.5-1
+cm higher (sets made before).
 Where an x-ray jaw point lies in depth is a definition no photograph shows. ``xray_jaw`` says
 which: ``3dmm`` (the default since it was measured) puts the 17 points where 3-D morphable models
 do, as AFLW2000-3D's labels put them (:data:`XRAY_JAW_3DMM_CM`); ``mesh``, ICT-FaceKit's own jaw
@@ -69,9 +73,30 @@ XRAY_JAW_3DMM_CM = np.array(
 )
 
 
+#: Jaw points whose frontal outline is the jaw's lower edge (jaw angle to chin): under the
+#: ``silhouette`` outline they march outwards too, across the jaw in the image, to the furthest
+#: point of the jaw the camera sees. Points 0-3 and 13-16 run up the cheek towards the ear,
+#: whose frontal outline is the ear's.
+EDGE_POINTS = range(4, 13)
+#: The jaw ends where the neck starts: going out across the jaw from a landmark, the surface
+#: turns from facing outwards (the under-jaw, its outward normal component near 1 on ICT's
+#: neutral head) to facing forwards again, at the first vertex at least ``NECK_MIN_CM`` out
+#: whose outward component is below ``NECK_OUTWARD``.
+NECK_OUTWARD = 0.85
+NECK_MIN_CM = 0.45
+#: Half-width (cm) of the strip across the jaw that one point marches along.
+MARCH_BAND_CM = 0.35
+
+
 class JawLines:
-    """For each of the 17 jaw landmarks, the mesh vertices on its horizontal line towards the
-    face's midline: the candidates a marching jaw point may slide to."""
+    """For each of the 17 jaw landmarks, the mesh vertices a marching outline point may slide to.
+
+    ``lines`` (the ``lines`` outline): the face's vertices on the landmark's horizontal line,
+    towards the midline (the far side of a turned face). For the ``silhouette`` outline also
+    ``jaw``: for each lower-jaw point (:data:`EDGE_POINTS`), the strip of the jaw's surface
+    below its landmark down to where the neck starts; ``across``: the outward normal of ICT's
+    jaw line seen from the front. Sampled on ICT's neutral head; the vertices follow identity and
+    expression."""
 
     def __init__(self, model: FaceModel, band_cm: float = 0.35):
         v = model.neutral
@@ -92,6 +117,39 @@ class JawLines:
         self.sides = np.sign(
             np.where(np.abs(v[model.landmarks[:17], 0]) > 0.3, v[model.landmarks[:17], 0], 0.0)
         )
+        self.landmarks = np.asarray(model.landmarks[:17])
+        # one render vertex per position vertex: where a scene's head normals are read
+        self.render_vertex = np.zeros(len(v), np.int64)
+        self.render_vertex[model.render_pos_index] = np.arange(len(model.render_pos_index))
+        self.across, self.jaw = self._jaw(model, face)
+
+    def _jaw(self, model: FaceModel, face: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """The outward normal of the jaw line seen from the front (head frame) at each landmark,
+        and for each lower-jaw point its strip of the jaw's surface down to the neck."""
+        v = model.neutral.astype(np.float64)
+        tri = model.render_pos_index[model.triangles]
+        area = np.cross(v[tri[:, 1]] - v[tri[:, 0]], v[tri[:, 2]] - v[tri[:, 0]])
+        vn = np.zeros_like(v)
+        for k in range(3):
+            np.add.at(vn, tri[:, k], area)
+        fn = vn[face, :2] / (np.linalg.norm(vn[face], axis=1, keepdims=True) + 1e-12)
+        xy = v[self.landmarks, :2]
+        tangent = np.gradient(xy, axis=0)
+        tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
+        out = np.stack([tangent[:, 1], -tangent[:, 0]], 1)
+        nose = v[model.landmarks[30], :2]
+        out *= np.sign(((xy - nose) * out).sum(1))[:, None]  # away from the face
+        # each lower-jaw point's strip, as wide as half the gap to its neighbours (so the strips
+        # tile the jaw), from its landmark out to the neck
+        gaps = np.linalg.norm(np.diff(xy, axis=0), axis=1)
+        strips = {}
+        for j in EDGE_POINTS:
+            d = v[face, :2] - xy[j]
+            along = d @ out[j]
+            strip = (np.abs(d @ tangent[j]) < max(gaps[j - 1], gaps[j]) / 2 + 0.05) & (along > 0)
+            neck = strip & (along > NECK_MIN_CM) & (fn @ out[j] < NECK_OUTWARD)
+            strips[j] = face[strip & (along < (along[neck].min() if neck.any() else np.inf))]
+        return np.concatenate([out, np.zeros((17, 1))], 1), strips
 
 
 #: (point, the lip-line landmark it slides towards, the cupid's bow peak whose vertical it takes)
@@ -217,7 +275,7 @@ def label(
     points = project(scene)
     pos3 = scene.landmarks_cam
     if params["jaw_convention"] == "outline":
-        points, pos3 = outline_jaw(scene, jaw, points)
+        points, pos3 = outline_jaw(scene, jaw, points, silhouette_outline(params))
     if params.get("brow_convention", "edge") == "centre":  # sets made before brows had one
         offsets = brow_centre_offsets(params, brow_t, photoreal_brows)
         points, pos3 = centre_brows(scene, offsets, points, pos3)
@@ -232,12 +290,17 @@ def both_jaws(scene: Scene, lines: JawLines, params: dict) -> dict[str, list[lis
     """The 17 jaw points under each convention (meta.json's ``jaws``), whatever the sample's own:
     one network learns the x-ray and the outline jaw from the same pixels."""
     vertices = project(scene)
-    outline, _ = outline_jaw(scene, lines, vertices)
+    outline, _ = outline_jaw(scene, lines, vertices, silhouette_outline(params))
     xray = xray_jaw(scene, {**params, "jaw_convention": "xray"}, vertices)
     return {
         name: [[round(float(x), 3), round(float(y), 3)] for x, y in pts[:17]]
         for name, pts in (("xray", xray), ("outline", outline))
     }
+
+
+def silhouette_outline(params: dict) -> bool:
+    """Whether a sample's outline jaw is the ``silhouette`` (sets made before: ``lines``)."""
+    return params.get("outline_jaw", "lines") == "silhouette"
 
 
 def xray_jaw(scene: Scene, params: dict, points: np.ndarray) -> np.ndarray:
@@ -262,31 +325,70 @@ def project(scene: Scene) -> np.ndarray:
     return scene.camera.project(scene.landmarks_cam)
 
 
-def outline_jaw(scene: Scene, lines: JawLines, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Move the jaw points onto the visible outline; returns new points and their 3-D positions."""
+def outline_jaw(
+    scene: Scene, lines: JawLines, points: np.ndarray, silhouette: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move the jaw points onto the visible outline; returns new points and their 3-D positions.
+
+    Each point first marches along its horizontal line to the vertex furthest out in the image
+    (the far side of a turned face: the cheek's outline). Under ``silhouette`` (the default
+    definition) a lower-jaw point that stayed on its own vertex then marches across the jaw line
+    in the image to the furthest point of the jaw the camera sees (:func:`_jaw_edge`); under
+    ``lines`` (sets made before) a frontal face's lower jaw and chin stay on ICT's vertices."""
     pts = points.copy()
     pos3 = scene.landmarks_cam.copy()
     cam = scene.camera
     ex = scene.rotation @ np.array([1.0, 0.0, 0.0])
+    edge = _jaw_edge(scene, lines, points) if silhouette else {}
     for j, cand in enumerate(lines.lines):
         side = lines.sides[j]
-        if side == 0 or len(cand) < 2:
-            continue
+        if side != 0 and len(cand) >= 2:
+            c3 = scene.head_pos_cam[cand]
+            c2 = cam.project(c3)
+            p3 = scene.landmarks_cam[j]
+            d = cam.project(np.stack([p3, p3 + ex * side]))
+            out = d[1] - d[0]
+            norm = np.linalg.norm(out)
+            if norm > 1e-6:
+                proj = c2 @ (out / norm)
+                k = int(np.argmax(proj))
+                # within a pixel the point stays: the line's vertices scatter about its height
+                if proj[k] - points[j] @ (out / norm) >= MARCH_MIN_GAIN_PX:
+                    pts[j], pos3[j] = c2[k], c3[k]
+                    continue
+        if j in edge:
+            pts[j], pos3[j] = edge[j]
+    return pts, pos3
+
+
+def _jaw_edge(
+    scene: Scene, lines: JawLines, points: np.ndarray
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """For each lower-jaw point whose own vertex faces the camera, the vertex of its strip of
+    the jaw that faces the camera and lies furthest out along the jaw line's outward normal in
+    the image, within :data:`MARCH_BAND_CM` of that line, where that is
+    :data:`MARCH_MIN_GAIN_PX` or more out: (pixel, camera-space position)."""
+    cam = scene.camera
+    found = {}
+    for j in EDGE_POINTS:
+        cand = np.concatenate([[lines.landmarks[j]], lines.jaw[j]])
         c3 = scene.head_pos_cam[cand]
-        c2 = cam.project(c3)
+        facing = (scene.head.nrm[lines.render_vertex[cand]] * -c3).sum(1) > 0  # camera at 0
         p3 = scene.landmarks_cam[j]
-        d = cam.project(np.stack([p3, p3 + ex * side]))
+        d = cam.project(np.stack([p3, p3 + scene.rotation @ lines.across[j]]))
         out = d[1] - d[0]
         norm = np.linalg.norm(out)
-        if norm < 1e-6:
-            continue
-        proj = c2 @ (out / norm)
-        k = int(np.argmax(proj))
-        if proj[k] - points[j] @ (out / norm) < MARCH_MIN_GAIN_PX:
-            continue  # the true jaw point is (within a pixel) on the outline already
-        pts[j] = c2[k]
-        pos3[j] = c3[k]
-    return pts, pos3
+        if not facing[0] or norm < 1e-6:
+            continue  # the jaw there faces away, or its normal points at the camera
+        out /= norm
+        rel = cam.project(c3) - points[j]
+        band = cam.f * MARCH_BAND_CM / abs(p3[2])
+        inside = facing & (np.abs(rel @ np.array([-out[1], out[0]])) < band)
+        along = np.where(inside, rel @ out, -np.inf)
+        k = int(np.argmax(along))
+        if along[k] >= MARCH_MIN_GAIN_PX:
+            found[j] = (points[j] + rel[k], c3[k])
+    return found
 
 
 def visibility(

@@ -51,10 +51,11 @@ def relabel(
     count: int | None = None,
     assets: str | None = None,
     lip_points: str = "aligned",
+    outline_jaw: str = "silhouette",
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
-    labelled with ``jaw_convention``, ``brow_convention``, the x-ray jaw's depth ``xray_jaw``
-    and the ``lip_points``.
+    labelled with ``jaw_convention``, ``brow_convention``, the x-ray jaw's depth ``xray_jaw``,
+    the ``lip_points`` and the ``outline_jaw``.
 
     ``dst`` follows the rules of a render into it: it is locked while this runs, a run record
     with other settings (another convention) is refused, and damaged samples are redone.
@@ -80,6 +81,7 @@ def relabel(
         "brow_convention": brow_convention,
         "xray_jaw": xray_jaw,
         "lip_points": lip_points,
+        "outline_jaw": outline_jaw,
     }
     cfg = SynthConfig.from_json({**run["config"], **conventions})
     with FolderLock(dst, WHOLE, "relabel"):
