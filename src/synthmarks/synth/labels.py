@@ -126,13 +126,10 @@ class JawLines:
     def _jaw(self, model: FaceModel, face: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
         """The outward normal of the jaw line seen from the front (head frame) at each landmark,
         and for each lower-jaw point its strip of the jaw's surface down to the neck."""
+        from synthmarks.synth.geometry import vertex_normals
+
         v = model.neutral.astype(np.float64)
-        tri = model.render_pos_index[model.triangles]
-        area = np.cross(v[tri[:, 1]] - v[tri[:, 0]], v[tri[:, 2]] - v[tri[:, 0]])
-        vn = np.zeros_like(v)
-        for k in range(3):
-            np.add.at(vn, tri[:, k], area)
-        fn = vn[face, :2] / (np.linalg.norm(vn[face], axis=1, keepdims=True) + 1e-12)
+        fn = vertex_normals(v, model.render_pos_index[model.triangles])[face, :2]
         xy = v[self.landmarks, :2]
         tangent = np.gradient(xy, axis=0)
         tangent /= np.linalg.norm(tangent, axis=1, keepdims=True)
@@ -333,62 +330,59 @@ def outline_jaw(
     Each point first marches along its horizontal line to the vertex furthest out in the image
     (the far side of a turned face: the cheek's outline). Under ``silhouette`` (the default
     definition) a lower-jaw point that stayed on its own vertex then marches across the jaw line
-    in the image to the furthest point of the jaw the camera sees (:func:`_jaw_edge`); under
-    ``lines`` (sets made before) a frontal face's lower jaw and chin stay on ICT's vertices."""
+    in the image to the furthest point of its strip of the jaw the camera faces; under ``lines``
+    (sets made before) a frontal face's lower jaw and chin stay on ICT's vertices."""
     pts = points.copy()
     pos3 = scene.landmarks_cam.copy()
-    cam = scene.camera
-    ex = scene.rotation @ np.array([1.0, 0.0, 0.0])
-    edge = _jaw_edge(scene, lines, points) if silhouette else {}
     for j, cand in enumerate(lines.lines):
         side = lines.sides[j]
         if side != 0 and len(cand) >= 2:
             c3 = scene.head_pos_cam[cand]
-            c2 = cam.project(c3)
-            p3 = scene.landmarks_cam[j]
-            d = cam.project(np.stack([p3, p3 + ex * side]))
-            out = d[1] - d[0]
-            norm = np.linalg.norm(out)
-            if norm > 1e-6:
-                proj = c2 @ (out / norm)
-                k = int(np.argmax(proj))
-                # within a pixel the point stays: the line's vertices scatter about its height
-                if proj[k] - points[j] @ (out / norm) >= MARCH_MIN_GAIN_PX:
-                    pts[j], pos3[j] = c2[k], c3[k]
-                    continue
-        if j in edge:
-            pts[j], pos3[j] = edge[j]
+            k = _furthest_out(scene, j, np.array([side, 0.0, 0.0]), c3, points[j])
+            if k is not None:
+                pts[j], pos3[j] = scene.camera.project(c3[k : k + 1])[0], c3[k]
+                continue
+        if silhouette and j in EDGE_POINTS:
+            cand = np.concatenate([[lines.landmarks[j]], lines.jaw[j]])
+            c3 = scene.head_pos_cam[cand]
+            facing = (scene.head.nrm[lines.render_vertex[cand]] * -c3).sum(1) > 0  # camera at 0
+            if facing[0]:  # the jaw there faces the camera: it has an edge to march to
+                k = _furthest_out(scene, j, lines.across[j], c3, points[j], facing)
+                if k is not None:
+                    pts[j], pos3[j] = scene.camera.project(c3[k : k + 1])[0], c3[k]
     return pts, pos3
 
 
-def _jaw_edge(
-    scene: Scene, lines: JawLines, points: np.ndarray
-) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """For each lower-jaw point whose own vertex faces the camera, the vertex of its strip of
-    the jaw that faces the camera and lies furthest out along the jaw line's outward normal in
-    the image, within :data:`MARCH_BAND_CM` of that line, where that is
-    :data:`MARCH_MIN_GAIN_PX` or more out: (pixel, camera-space position)."""
+def _furthest_out(
+    scene: Scene,
+    j: int,
+    direction: np.ndarray,
+    c3: np.ndarray,
+    point: np.ndarray,
+    allowed: np.ndarray | None = None,
+) -> int | None:
+    """Which of the camera-space vertices ``c3`` lies furthest out in the image along jaw point
+    ``j``'s head-frame ``direction``, if it is :data:`MARCH_MIN_GAIN_PX` or more beyond
+    ``point`` (within a pixel a point stays: a line's vertices scatter about its height). With
+    ``allowed``, only those vertices, and only within :data:`MARCH_BAND_CM` of the line through
+    ``point`` (a strip across the jaw)."""
     cam = scene.camera
-    found = {}
-    for j in EDGE_POINTS:
-        cand = np.concatenate([[lines.landmarks[j]], lines.jaw[j]])
-        c3 = scene.head_pos_cam[cand]
-        facing = (scene.head.nrm[lines.render_vertex[cand]] * -c3).sum(1) > 0  # camera at 0
-        p3 = scene.landmarks_cam[j]
-        d = cam.project(np.stack([p3, p3 + scene.rotation @ lines.across[j]]))
-        out = d[1] - d[0]
-        norm = np.linalg.norm(out)
-        if not facing[0] or norm < 1e-6:
-            continue  # the jaw there faces away, or its normal points at the camera
-        out /= norm
-        rel = cam.project(c3) - points[j]
+    p3 = scene.landmarks_cam[j]
+    d = cam.project(np.stack([p3, p3 + scene.rotation @ direction]))
+    out = d[1] - d[0]
+    norm = np.linalg.norm(out)
+    if norm < 1e-6:
+        return None  # the direction points at the camera
+    out /= norm
+    rel = cam.project(c3) - point
+    along = rel @ out
+    if allowed is not None:
         band = cam.f * MARCH_BAND_CM / abs(p3[2])
-        inside = facing & (np.abs(rel @ np.array([-out[1], out[0]])) < band)
-        along = np.where(inside, rel @ out, -np.inf)
-        k = int(np.argmax(along))
-        if along[k] >= MARCH_MIN_GAIN_PX:
-            found[j] = (points[j] + rel[k], c3[k])
-    return found
+        along = np.where(
+            allowed & (np.abs(rel @ np.array([-out[1], out[0]])) < band), along, -np.inf
+        )
+    k = int(np.argmax(along))
+    return k if along[k] >= MARCH_MIN_GAIN_PX else None
 
 
 def visibility(
