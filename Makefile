@@ -38,7 +38,7 @@ COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jax
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
 	face_recognition_models==0.3.0 pytest==9.2.0 omegaconf==2.4.0
 COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape \
-	-m checkpoints/v3/stage7.pt
+	-m checkpoints/v3/stage9.pt
 
 compare-env: $(CVENV)/.installed
 
@@ -80,6 +80,7 @@ INIT_v3_stage5 := runs/v3_stage4/best.pt
 INIT_v3_stage6 := runs/v3_stage5/best.pt
 INIT_v3_stage7 := runs/v3_stage6/best.pt
 INIT_v3_stage9 := runs/v3_stage7/best.pt
+INIT_v3_stage11 := runs/v3_stage9/best.pt
 INIT_v3_teacher_stage2 := runs/v3_teacher/best.pt
 INIT_v3_teacher_stage3 := runs/v3_teacher_stage2/best.pt
 INIT_v3_teacher_stage4 := runs/v3_teacher_stage3/best.pt
@@ -88,6 +89,7 @@ INIT_v3_teacher_stage6 := runs/v3_teacher_stage5/best.pt
 INIT_v3_teacher_stage7 := runs/v3_teacher_stage6/best.pt
 INIT_v3_teacher_stage8 := runs/v3_teacher_stage7/best.pt
 INIT_v3_teacher_stage9 := runs/v3_teacher_stage8/best.pt
+INIT_v3_teacher_stage10 := runs/v3_teacher_stage9/best.pt
 
 release: setup
 	# every set before stage 11 is labelled as it was made: its outline jaw marching sideways only
@@ -111,9 +113,12 @@ release: setup
 	# stage 9 (stage 8 was not shipped): look revision 7, brows higher, lip points aligned
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14 --outline-jaw lines
 	$(MAKE) runs/v3_stage9/summary.json
-	$(VENV)/bin/synthmarks eval -m runs/v3_stage9/best.pt --roll none \
+	# stage 11 (stage 10 was not shipped): the generator's defaults, the outline jaw on the jaw's edge
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16
+	$(MAKE) runs/v3_stage11/summary.json
+	$(VENV)/bin/synthmarks eval -m runs/v3_stage11/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
-	cp runs/v3_stage9/best.pt $(ASSET).pt
+	cp runs/v3_stage11/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
 	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours)
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r4_seed1 --count 20000 --seed 1 --outline-jaw lines
@@ -132,7 +137,8 @@ release: setup
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage8/summary.json
 	$(MAKE) runs/v3_teacher_stage9/summary.json
-	$(VENV)/bin/synthmarks export runs/v3_teacher_stage9/best.pt --out $(LARGE).onnx
+	$(MAKE) runs/v3_teacher_stage10/summary.json
+	$(VENV)/bin/synthmarks export runs/v3_teacher_stage10/best.pt --out $(LARGE).onnx
 
 # One training stage; $(wildcard) is expanded when the recipe runs, so a stage that was cut off
 # resumes. A stage named in an INIT_ variable above starts from that stage's weights.

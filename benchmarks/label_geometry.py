@@ -16,13 +16,14 @@ distances (between the eyes' centres):
   and 40/47 on the lower);
 - ``jaw``: how far the chin (8) and the points beside it (7/9) lie below the eyes' centre, and
   half the width of the jaw at 5/11 and 4/12 (the outline jaw's frontal shape; with ``--jaw
-  outline`` a generator set's outline is read from its meta.json).
+  outline`` a generator set's outline is read from its meta.json); a second table gives every
+  jaw point's height below the eyes' centre (the x-ray jaw's height: ``--jaw xray``).
 
 Medians over the set. With ``-m MODEL`` the same is measured on the model's predictions for the
-same faces (``synthmarks eval``'s crop from the labels' box, one upright pass): whether a model
-reads a definition off the photo or carries its training labels' own. A diagnostic of label
-definitions: a generator's definition is changed only where independent labelling processes
-agree with each other and not with it.
+same faces (``synthmarks eval``'s crop from the labels' box, one upright pass, the jaw the labels
+carry): whether a model reads a definition off the photo or carries its training labels' own.
+A diagnostic of label definitions: a generator's definition is changed only where independent
+labelling processes agree with each other and not with it.
 
     python benchmarks/label_geometry.py --data ../shared/data/afw-68pt data/synth/some_set
     python benchmarks/label_geometry.py --data ../shared/data/afw-68pt -m default
@@ -31,6 +32,7 @@ agree with each other and not with it.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
@@ -75,6 +77,15 @@ def geometry(points: np.ndarray) -> dict[str, float]:
     return out
 
 
+def jaw_heights(points: np.ndarray) -> np.ndarray:
+    """(17,) each jaw point's height below the eyes' centre along the face's down axis, in
+    inter-ocular distances (the frame of :func:`geometry`)."""
+    left, right = points[36:42].mean(0), points[42:48].mean(0)
+    up = (left + right) / 2 - points[48:68].mean(0)
+    up /= np.linalg.norm(up)
+    return (points[:17] - (left + right) / 2) @ -up / np.linalg.norm(right - left)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", nargs="+", required=True, help="labelled dataset folder(s)")
@@ -97,21 +108,30 @@ def main(argv: list[str] | None = None) -> int:
                 if s.jaws is not None:
                     f[:17] = s.jaws[args.jaw]
         if args.model:
-            from synthmarks.eval.evaluate import load_predictor, run_model
+            from synthmarks.data.readers import detect_format
+            from synthmarks.eval.evaluate import DEFAULT_JAW, load_predictor, run_model
             from synthmarks.landmarks import bounding_box
 
+            # the jaw the labels above carry: the set's own convention unless --jaw names one
+            jaw = args.jaw or DEFAULT_JAW[detect_format(Path(path))]
             boxes = np.stack([bounding_box(p) for p in faces]).astype(np.float32)
-            predictor = load_predictor(args.model, roll="none")
+            predictor = load_predictor(args.model, jaw=jaw, roll="none")
             faces = list(run_model(predictor, samples, boxes, 32, args.model)[0])
         g = [geometry(p) for p in faces]
-        rows.append((path, len(faces), {k: float(np.median([x[k] for x in g])) for k in g[0]}))
+        med = {k: float(np.median([x[k] for x in g])) for k in g[0]}
+        rows.append((path, len(faces), med, np.median([jaw_heights(p) for p in faces], axis=0)))
     if not rows:
         return 1
     keys = list(rows[0][2])
     print("| set | frontal faces | " + " | ".join(keys) + " |")
     print("|---|---|" + "---|" * len(keys))
-    for path, n, med in rows:
+    for path, n, med, _ in rows:
         print(f"| {path} | {n} | " + " | ".join(f"{med[k]:+.3f}" for k in keys) + " |")
+    print("\njaw points' height below the eyes' centre (inter-ocular distances, medians)\n")
+    print("| set | " + " | ".join(str(j) for j in range(17)) + " |")
+    print("|---|" + "---|" * 17)
+    for path, _, _, heights in rows:
+        print(f"| {path} | " + " | ".join(f"{h:+.3f}" for h in heights) + " |")
     return 0
 
 

@@ -63,11 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--xray-jaw",
-        choices=("3dmm", "mesh"),
+        choices=("3dmm", "raised", "mesh"),
         default="3dmm",
         help="depth of the x-ray jaw: 3dmm (default), where 3-D morphable models and so "
-        "AFLW2000-3D put it, 2-2.6 cm behind ICT's jaw vertices; mesh: on those vertices "
-        "(sets made before)",
+        "AFLW2000-3D put it, 2-2.6 cm behind ICT's jaw vertices; raised: the same lifted "
+        "3.5-8 mm to the height of AFLW2000-3D's frontal labels (an experiment); mesh: on "
+        "those vertices (sets made before)",
     )
     p.add_argument(
         "--brow-convention",

@@ -13,7 +13,9 @@ cm higher (sets made before).
 Where an x-ray jaw point lies in depth is a definition no photograph shows. ``xray_jaw`` says
 which: ``3dmm`` (the default since it was measured) puts the 17 points where 3-D morphable models
 do, as AFLW2000-3D's labels put them (:data:`XRAY_JAW_3DMM_CM`); ``mesh``, ICT-FaceKit's own jaw
-landmark vertices, on the front of the cheek, which sets made before carry.
+landmark vertices, on the front of the cheek, which sets made before carry; ``raised``, the
+``3dmm`` points lifted by :data:`XRAY_JAW_RAISE_CM`, to the height at which AFLW2000-3D's
+near-frontal labels put them (an experiment: docs/experiments.md, "The x-ray jaw's height").
 The brow convention says where the 10 eyebrow points sit across the painted brow: ``edge``, on
 the mesh's brow line, which the renderer uses as the brow's upper edge; ``centre``, moved down
 onto the middle of the painted band, where AFLW2000-3D, 300-W and Face Synthetics put them
@@ -71,6 +73,43 @@ XRAY_JAW_3DMM_CM = np.array(
         (0.0, -1.3, -2.1),
     ]
 )
+
+#: How far (cm, up the head's y axis) the ``raised`` x-ray jaw lifts each of the ``3dmm`` points.
+#: Read off labels, not a model: on near-frontal faces, in inter-ocular distances below the eyes'
+#: centre (``benchmarks/label_geometry.py``'s frame), AFLW2000-3D's x-ray jaw lies 0.05-0.12
+#: above the ``3dmm`` labels of 3,000 faces of seed 16 (medians, left and right averaged, times
+#: ICT's 6.51 cm between the eyes' centres); Face Synthetics' lies higher still (0.12-0.33), and
+#: AFLW2000-3D's top points (0/16) are level with AFW's outline top, where the ``3dmm`` ones are
+#: 0.19 below the generator's own outline. The 3-D fit behind :data:`XRAY_JAW_3DMM_CM` tilts with
+#: each face's fitted pitch, which moves points 9 cm behind the eyes by centimetres.
+XRAY_JAW_RAISE_CM = np.array(
+    [
+        0.67,
+        0.78,
+        0.70,
+        0.70,
+        0.49,
+        0.43,
+        0.35,
+        0.35,
+        0.41,
+        0.35,
+        0.35,
+        0.43,
+        0.49,
+        0.70,
+        0.70,
+        0.78,
+        0.67,
+    ]
+)
+
+#: x-ray jaw definitions that move ICT's jaw landmark vertices (``mesh`` leaves them), as offsets
+#: in the head's frame
+XRAY_JAW_OFFSETS_CM = {
+    "3dmm": XRAY_JAW_3DMM_CM,
+    "raised": XRAY_JAW_3DMM_CM + np.outer(XRAY_JAW_RAISE_CM, (0.0, 1.0, 0.0)),
+}
 
 
 #: Jaw points whose frontal outline is the jaw's lower edge (jaw angle to chin): under the
@@ -302,13 +341,14 @@ def silhouette_outline(params: dict) -> bool:
 
 def xray_jaw(scene: Scene, params: dict, points: np.ndarray) -> np.ndarray:
     """:func:`label`'s ``points`` with an x-ray jaw where the sample's ``xray_jaw`` puts it: at
-    the 3-D morphable model's depth (``3dmm``), or left on ICT's vertices (``mesh``; sets made
-    before). Such a point lies inside the head: it is as visible as the cheek vertex it stands
-    for, and an outline jaw (on the surface) is left as it is."""
-    if params["jaw_convention"] != "xray" or params.get("xray_jaw", "mesh") != "3dmm":
+    the 3-D morphable model's depth (``3dmm``; ``raised``, the same lifted), or left on ICT's
+    vertices (``mesh``; sets made before). Such a point lies inside the head: it is as visible
+    as the cheek vertex it stands for, and an outline jaw (on the surface) is left as it is."""
+    offsets = XRAY_JAW_OFFSETS_CM.get(params.get("xray_jaw", "mesh"))
+    if params["jaw_convention"] != "xray" or offsets is None:
         return points
     out = points.copy()
-    out[:17] = scene.camera.project(scene.landmarks_cam[:17] + XRAY_JAW_3DMM_CM @ scene.rotation.T)
+    out[:17] = scene.camera.project(scene.landmarks_cam[:17] + offsets @ scene.rotation.T)
     return out
 
 
