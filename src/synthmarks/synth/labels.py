@@ -81,7 +81,9 @@ XRAY_JAW_3DMM_CM = np.array(
 #: ICT's 6.51 cm between the eyes' centres); Face Synthetics' lies higher still (0.12-0.33), and
 #: AFLW2000-3D's top points (0/16) are level with AFW's outline top, where the ``3dmm`` ones are
 #: 0.19 below the generator's own outline. The 3-D fit behind :data:`XRAY_JAW_3DMM_CM` tilts with
-#: each face's fitted pitch, which moves points 9 cm behind the eyes by centimetres.
+#: each face's fitted pitch, which moves points 9 cm behind the eyes by centimetres. The medians
+#: compare faces pitched differently, though: matched by pitch the top's difference is about
+#: half this (docs/experiments.md, "The x-ray jaw's height"), one reason it is not the default.
 XRAY_JAW_RAISE_CM = np.array(
     [
         0.67,
