@@ -51,14 +51,20 @@ def near_frontal(points: np.ndarray) -> bool:
     return 0.75 < ratio < 1.33
 
 
+def eye_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(the eyes' centre, the unit vector from the right eye to the left, the face's up axis
+    (the eyes' centre minus the mouth's), the inter-ocular distance): the frame every measure
+    here is read in."""
+    left, right = points[36:42].mean(0), points[42:48].mean(0)
+    io = float(np.linalg.norm(right - left))
+    up = (left + right) / 2 - points[48:68].mean(0)
+    return (left + right) / 2, (right - left) / io, up / np.linalg.norm(up), io
+
+
 def geometry(points: np.ndarray) -> dict[str, float]:
     """The definitions of one face's labels, in inter-ocular distances."""
-    left, right = points[36:42].mean(0), points[42:48].mean(0)
-    io = np.linalg.norm(right - left)
-    across = (right - left) / io
-    up = (left + right) / 2 - points[48:68].mean(0)
-    up /= np.linalg.norm(up)
-    out = {"brow height": float(np.mean((points[17:27] - (left + right) / 2) @ up) / io)}
+    centre, across, up, io = eye_frame(points)
+    out = {"brow height": float(np.mean((points[17:27] - centre) @ up) / io)}
     x = (points - points[51]) @ across / io
     for point, peak in COLUMNS:
         out[f"{point}-{peak}"] = float((x[point] - x[peak]) * np.sign(x[peak]))
@@ -69,7 +75,7 @@ def geometry(points: np.ndarray) -> dict[str, float]:
         lids += (points[list(lid)] - points[outer]) @ axis / (axis @ axis) / 2
     for (a, b), t in zip(((37, 44), (38, 43), (41, 46), (40, 47)), lids, strict=True):
         out[f"{a}/{b}"] = float(t)
-    y = (points - (left + right) / 2) @ -up / io
+    y = (points - centre) @ -up / io
     out["chin 8"] = float(y[8])
     out["7/9"] = float((y[7] + y[9]) / 2)
     for a, b in ((5, 11), (4, 12)):
@@ -79,11 +85,9 @@ def geometry(points: np.ndarray) -> dict[str, float]:
 
 def jaw_heights(points: np.ndarray) -> np.ndarray:
     """(17,) each jaw point's height below the eyes' centre along the face's down axis, in
-    inter-ocular distances (the frame of :func:`geometry`)."""
-    left, right = points[36:42].mean(0), points[42:48].mean(0)
-    up = (left + right) / 2 - points[48:68].mean(0)
-    up /= np.linalg.norm(up)
-    return (points[:17] - (left + right) / 2) @ -up / np.linalg.norm(right - left)
+    inter-ocular distances (:func:`eye_frame`)."""
+    centre, _, up, io = eye_frame(points)
+    return (points[:17] - centre) @ -up / io
 
 
 def main(argv: list[str] | None = None) -> int:

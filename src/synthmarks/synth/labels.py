@@ -84,27 +84,8 @@ XRAY_JAW_3DMM_CM = np.array(
 #: each face's fitted pitch, which moves points 9 cm behind the eyes by centimetres. The medians
 #: compare faces pitched differently, though: matched by pitch the top's difference is about
 #: half this (docs/experiments.md, "The x-ray jaw's height"), one reason it is not the default.
-XRAY_JAW_RAISE_CM = np.array(
-    [
-        0.67,
-        0.78,
-        0.70,
-        0.70,
-        0.49,
-        0.43,
-        0.35,
-        0.35,
-        0.41,
-        0.35,
-        0.35,
-        0.43,
-        0.49,
-        0.70,
-        0.70,
-        0.78,
-        0.67,
-    ]
-)
+_RAISE_HALF_CM = np.array([0.67, 0.78, 0.70, 0.70, 0.49, 0.43, 0.35, 0.35, 0.41])  # points 0-8
+XRAY_JAW_RAISE_CM = np.concatenate([_RAISE_HALF_CM, _RAISE_HALF_CM[-2::-1]])  # 9-16 mirror 7-0
 
 #: x-ray jaw definitions that move ICT's jaw landmark vertices (``mesh`` leaves them), as offsets
 #: in the head's frame
