@@ -352,31 +352,34 @@ def test_xray_jaw_lies_at_the_3dmm_depth(worker):
         assert not d.any()
 
 
-def test_the_raised_xray_jaw_is_the_3dmm_jaw_lifted_up_the_head(worker):
-    """``xray_jaw="raised"`` is ``3dmm`` moved by XRAY_JAW_RAISE_CM along the head's own up
-    axis, symmetric and more at the top of the jaw than at the chin: on a frontal face its
-    points rise in the image by that much, on a face pitched up they follow the head's axis,
-    not the image's."""
+@pytest.mark.parametrize("name", ["raised", "matched"])
+def test_a_lifted_xray_jaw_is_the_3dmm_jaw_moved_up_the_head(worker, name):
+    """``xray_jaw="raised"`` and ``"matched"`` are ``3dmm`` moved by their lift
+    (XRAY_JAW_RAISE_CM, XRAY_JAW_MATCHED_CM) along the head's own up axis, symmetric: on a
+    frontal face their points rise in the image by that much, on a face pitched up they follow
+    the head's axis, not the image's. ``raised`` lifts the top of the jaw more than the chin."""
     from synthmarks.synth import labels
     from synthmarks.synth.scene import build_scene
 
-    raise_cm = labels.XRAY_JAW_RAISE_CM
-    np.testing.assert_array_equal(raise_cm[::-1], raise_cm)
-    assert (raise_cm > 0).all() and raise_cm[[0, 16]].min() > raise_cm[8]
+    lift_cm = {"raised": labels.XRAY_JAW_RAISE_CM, "matched": labels.XRAY_JAW_MATCHED_CM}[name]
+    np.testing.assert_array_equal(lift_cm[::-1], lift_cm)
+    assert (lift_cm > 0).all()
+    if name == "raised":
+        assert lift_cm[[0, 16]].min() > lift_cm[8]
 
     for pitch in (0.0, 30.0):
         p = frontal_params(worker) | {"jaw_convention": "xray"}
         p["pose_deg"] = [pitch, 0.0, 0.0]
         sc = build_scene(worker.static, p, SIZE)
         v = labels.project(sc)
-        d3, raised = (labels.xray_jaw(sc, p | {"xray_jaw": k}, v) for k in ("3dmm", "raised"))
-        np.testing.assert_array_equal(raised[17:], v[17:])
+        d3, lifted = (labels.xray_jaw(sc, p | {"xray_jaw": k}, v) for k in ("3dmm", name))
+        np.testing.assert_array_equal(lifted[17:], v[17:])
         base = sc.landmarks_cam[:17] + labels.XRAY_JAW_3DMM_CM @ sc.rotation.T
         up = sc.rotation @ np.array([0.0, 1.0, 0.0])
-        want = sc.camera.project(base + raise_cm[:, None] * up)
-        np.testing.assert_allclose(raised[:17], want, atol=1e-6)
-        lift = d3[:17, 1] - raised[:17, 1]  # image y grows downwards
-        assert (lift > 0).all(), "every point rises"
+        want = sc.camera.project(base + lift_cm[:, None] * up)
+        np.testing.assert_allclose(lifted[:17], want, atol=1e-6)
+        rise = d3[:17, 1] - lifted[:17, 1]  # image y grows downwards
+        assert (rise > 0).all(), "every point rises"
 
 
 # --- the job ----------------------------------------------------------------------------------

@@ -63,11 +63,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--xray-jaw",
-        choices=("3dmm", "raised", "mesh"),
+        choices=("3dmm", "raised", "matched", "mesh"),
         default="3dmm",
         help="depth of the x-ray jaw: 3dmm (default), where 3-D morphable models and so "
         "AFLW2000-3D put it, 2-2.6 cm behind ICT's jaw vertices; raised: the same lifted "
-        "3.5-8 mm to the height of AFLW2000-3D's frontal labels (an experiment); mesh: on "
+        "3.5-8 mm to the height of AFLW2000-3D's frontal labels, matched: that height "
+        "compared at the same pitch, 0.3-4.5 mm (experiments); mesh: on "
         "those vertices (sets made before)",
     )
     p.add_argument(

@@ -15,7 +15,8 @@ which: ``3dmm`` (the default since it was measured) puts the 17 points where 3-D
 do, as AFLW2000-3D's labels put them (:data:`XRAY_JAW_3DMM_CM`); ``mesh``, ICT-FaceKit's own jaw
 landmark vertices, on the front of the cheek, which sets made before carry; ``raised``, the
 ``3dmm`` points lifted by :data:`XRAY_JAW_RAISE_CM`, to the height at which AFLW2000-3D's
-near-frontal labels put them (an experiment: docs/experiments.md, "The x-ray jaw's height").
+near-frontal labels put them, and ``matched``, lifted by :data:`XRAY_JAW_MATCHED_CM`, that
+height compared at the same pitch (experiments: docs/experiments.md, "The x-ray jaw's height").
 The brow convention says where the 10 eyebrow points sit across the painted brow: ``edge``, on
 the mesh's brow line, which the renderer uses as the brow's upper edge; ``centre``, moved down
 onto the middle of the painted band, where AFLW2000-3D, 300-W and Face Synthetics put them
@@ -87,11 +88,22 @@ XRAY_JAW_3DMM_CM = np.array(
 _RAISE_HALF_CM = np.array([0.67, 0.78, 0.70, 0.70, 0.49, 0.43, 0.35, 0.35, 0.41])  # points 0-8
 XRAY_JAW_RAISE_CM = np.concatenate([_RAISE_HALF_CM, _RAISE_HALF_CM[-2::-1]])  # 9-16 mirror 7-0
 
+#: The ``matched`` x-ray jaw's lift (cm, up the head's y axis): the same comparison as
+#: :data:`XRAY_JAW_RAISE_CM`, made pitch bin by pitch bin (AFLW2000-3D's ``Pose_Para`` pitch in
+#: [-40, -15), [-15, -5), [-5, 5), [5, 15) degrees; the generator's first 8,000 faces of seed 16
+#: against the dev split's near-frontal faces, medians per bin weighted by AFLW2000-3D's counts
+#: 21 / 45 / 27 / 12, left and right averaged, times ICT's 6.51 cm between the eyes' centres).
+#: About half the unmatched lift at the top and on the jaw's side, as much at the chin (an
+#: experiment: docs/experiments.md, "The x-ray jaw's height").
+_MATCHED_HALF_CM = np.array([0.35, 0.32, 0.18, 0.13, 0.03, 0.11, 0.25, 0.36, 0.45])  # points 0-8
+XRAY_JAW_MATCHED_CM = np.concatenate([_MATCHED_HALF_CM, _MATCHED_HALF_CM[-2::-1]])
+
 #: x-ray jaw definitions that move ICT's jaw landmark vertices (``mesh`` leaves them), as offsets
 #: in the head's frame
 XRAY_JAW_OFFSETS_CM = {
     "3dmm": XRAY_JAW_3DMM_CM,
     "raised": XRAY_JAW_3DMM_CM + np.outer(XRAY_JAW_RAISE_CM, (0.0, 1.0, 0.0)),
+    "matched": XRAY_JAW_3DMM_CM + np.outer(XRAY_JAW_MATCHED_CM, (0.0, 1.0, 0.0)),
 }
 
 

@@ -17,7 +17,7 @@ from synthmarks.errors import SynthmarksError
 
 JAW_CONVENTIONS = ("xray", "outline")
 #: Depths of the x-ray jaw (synth/labels.py, ``xray_jaw``)
-XRAY_JAWS = ("3dmm", "raised", "mesh")
+XRAY_JAWS = ("3dmm", "raised", "matched", "mesh")
 LOOKS = ("v1", "v2")
 BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 #: Where the inner-lip points and points 56/58 sit along their lip lines (synth/labels.py)
@@ -110,7 +110,8 @@ class SynthConfig:
     #: Depth of the x-ray jaw points (synth/labels.py): "3dmm", where 3-D morphable models and
     #: so AFLW2000-3D put them, 2-2.6 cm behind ICT-FaceKit's jaw vertices; "mesh", on those
     #: vertices (runs made before); "raised", the 3dmm points lifted 3.5-8 mm to the height of
-    #: AFLW2000-3D's frontal labels (an experiment). docs/experiments.md, "The x-ray jaw's depth".
+    #: AFLW2000-3D's frontal labels, "matched" the same height compared at the same pitch
+    #: (experiments). docs/experiments.md, "The x-ray jaw's depth" and "... height".
     xray_jaw: str = "3dmm"
     #: Points 61/63/65/67 (inner lips) and 56/58 (lower lip): "aligned", on the vertical lines
     #: through the cupid's bow peaks 50/52, where the 68-point mark-up puts them; "mesh", on
