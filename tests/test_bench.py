@@ -42,3 +42,13 @@ def test_bench_names_what_an_onnx_only_released_model_needs(capsys):
     assert main(["bench", "-m", "large"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "checkpoints/README.md" in err
+
+
+def test_the_ratio_to_dlib_times_the_two_call_by_call_in_turn():
+    """Both sides of the ratio see the same machine: their calls alternate, warm-up included."""
+    from synthmarks.bench import timeit_pair
+
+    calls = []
+    ta, tb = timeit_pair(lambda: calls.append("a"), lambda: calls.append("b"), repeat=5, warmup=2)
+    assert calls == ["a", "b"] * 7
+    assert ta >= 0 and tb >= 0
