@@ -139,3 +139,40 @@ def test_reach_covers_the_sampled_crops():
         img = crop.apply(crop.invert(m), corners)
         worst = max(worst, float(np.abs(img - centre).max() / side))
     assert worst <= cfg.reach() + 1e-6
+
+
+def test_no_second_face_draws_nothing():
+    """``second_face_p=0`` (the default) takes no random draw, so runs configured before it
+    existed get the same crops as then."""
+    img = np.random.default_rng(2).integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)
+    pts = face_points(scale=30.0, offset=32.0)
+    aug = Augmenter(AugmentConfig(), SIZE, 1.3)
+    rng = np.random.default_rng(4)
+    out, vis = aug.second_face(img, pts, np.ones(68, bool), rng)
+    assert out is img and vis.all()
+    assert rng.random() == np.random.default_rng(4).random()
+
+
+def test_a_second_face_is_pasted_beside_the_first_and_hides_what_it_covers():
+    """The pasted face lies to one side of the crop's centre, ``second_face_shift`` crop sides
+    away; the labels stay the first face's, and its points under the copy turn invisible."""
+    pts = face_points()
+    cfg = dataclasses.replace(GEOMETRY_ONLY, rotate_p=0.0, flip_p=0.0, scale=(1.0, 1.0), shift=0)
+    plain = Augmenter(cfg, SIZE, 1.3)
+    second = Augmenter(dataclasses.replace(cfg, second_face_p=1.0), SIZE, 1.3)
+    img = np.random.default_rng(7).integers(0, 255, (400, 400, 3), dtype=np.uint8)
+    sides, hidden = set(), 0
+    for seed in range(12):
+        a = plain(img, pts, None, np.random.default_rng(seed))
+        b = second(img, pts, None, np.random.default_rng(seed))
+        np.testing.assert_array_equal(a.points, b.points)
+        changed = (b.image != a.image).any(axis=2)
+        assert changed.any()
+        xx = np.nonzero(changed)[1]
+        assert abs(xx.mean() - SIZE / 2) > 0.2 * SIZE  # beside the face, not on it
+        sides.add(bool(xx.mean() > SIZE / 2))
+        ij = np.round(b.points[~b.visibility]).astype(int)
+        inside = ((ij >= 0) & (ij < SIZE)).all(axis=1)
+        assert changed[ij[inside, 1], ij[inside, 0]].all()
+        hidden += int((~b.visibility).sum())
+    assert sides == {True, False} and hidden > 0

@@ -57,6 +57,12 @@ class AugmentConfig:
     occlude_size: tuple[float, float] = (0.1, 0.4)  # occluder extent, fraction of the crop side
     #: mark points under an occluder invisible (the loss can still train on them: see TrainConfig)
     occlude_visibility: bool = True
+    #: a second face beside the first, partly in the crop (group photos): a copy of the crop's own
+    #: face, mirrored or not, pasted this far to the side (its centre, in crop sides) and rescaled
+    #: by ``second_face_scale``; 0 (the default) draws nothing, so older runs augment as before
+    second_face_p: float = 0.0
+    second_face_shift: tuple[float, float] = (0.5, 0.85)
+    second_face_scale: tuple[float, float] = (0.8, 1.2)
 
     def validate(self) -> AugmentConfig:
         """Raise a one-line error naming every setting out of range (the training config's
@@ -71,10 +77,19 @@ class AugmentConfig:
             "noise_p",
             "jpeg_p",
             "occlude_p",
+            "second_face_p",
         ):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 errs.append(f"{name}: a probability must be in [0, 1]")
-        for name in ("scale", "blur_sigma", "noise_std", "jpeg_quality", "occlude_size"):
+        for name in (
+            "scale",
+            "blur_sigma",
+            "noise_std",
+            "jpeg_quality",
+            "occlude_size",
+            "second_face_shift",
+            "second_face_scale",
+        ):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi:
                 errs.append(f"{name}: expected [low, high] with 0 <= low <= high")
@@ -173,6 +188,7 @@ class Augmenter:
             pose = rotate_pose(pose, angle) if abs(angle) > 1e-9 else np.asarray(pose, np.float32)
             pose = flip_pose(pose) if flip else pose
         if self.cfg.enabled:
+            out, vis = self.second_face(out, pts, vis, rng)
             out = self.photometric(out, rng)
             out, vis = self.occlude(out, pts, vis, rng)
         return Augmented(np.ascontiguousarray(out), pts, vis, pose)
@@ -211,6 +227,45 @@ class Augmenter:
             if ok:
                 img = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
         return img
+
+    def second_face(
+        self, img: np.ndarray, points: np.ndarray, vis: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Another face beside this one, in front of it where they overlap: the crop's own face
+        (mirrored half the time) moved sideways by ``second_face_shift`` crop sides and rescaled,
+        pasted through a feathered ellipse around its landmark box. Generated faces are alone in
+        their picture; photographs of people often are not, and a crop that holds half of a
+        second face made the default read that face instead (docs/experiments.md, "The look at
+        the released model's level"). The labels stay the first face's; its points under the
+        pasted face become invisible."""
+        cfg, s = self.cfg, self.size
+        if cfg.second_face_p <= 0 or rng.random() >= cfg.second_face_p:
+            return img, vis
+        x0, y0 = points.min(0)
+        x1, y1 = points.max(0)
+        centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+        side = 1.0 if rng.random() < 0.5 else -1.0
+        moved = centre + [
+            side * rng.uniform(*cfg.second_face_shift) * s,
+            rng.uniform(-0.1, 0.1) * s,
+        ]
+        scale = rng.uniform(*cfg.second_face_scale)
+        mirror = -1.0 if rng.random() < 0.5 else 1.0
+        # copy = moved + scale * (mirror * (x - cx), y - cy): the face re-centred where it goes
+        lin = np.diag([mirror * scale, scale])
+        m = np.hstack([lin, (moved - lin @ centre)[:, None]])
+        copy = cv2.warpAffine(img, m, (s, s), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = np.zeros((s, s), np.float32)
+        axes = (max(1, int(0.6 * scale * (x1 - x0))), max(1, int(0.6 * scale * (y1 - y0))))
+        cv2.ellipse(alpha, (int(moved[0]), int(moved[1])), axes, 0, 0, 360, 1.0, -1)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.04 * s))
+        a = alpha[..., None]
+        img = (img * (1 - a) + copy * a).round().astype(np.uint8)
+        ij = np.round(points).astype(np.int64)
+        inside = (ij >= 0).all(1) & (ij < s).all(1)
+        covered = np.zeros(len(points), bool)
+        covered[inside] = alpha[ij[inside, 1], ij[inside, 0]] > 0.5
+        return img, vis & ~covered
 
     def occlude(
         self, img: np.ndarray, points: np.ndarray, vis: np.ndarray, rng: np.random.Generator
