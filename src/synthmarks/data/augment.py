@@ -234,15 +234,13 @@ class Augmenter:
         """Another face beside this one, in front of it where they overlap: the crop's own face
         (mirrored half the time) moved sideways by ``second_face_shift`` crop sides and rescaled,
         pasted through a feathered ellipse around its landmark box. Generated faces are alone in
-        their picture; photographs of people often are not, and a crop that holds half of a
-        second face made the default read that face instead (docs/experiments.md, "The look at
-        the released model's level"). The labels stay the first face's; its points under the
-        pasted face become invisible."""
+        their picture; photographs of people often are not. The labels stay the first face's;
+        its points under the pasted face become invisible. Measured, not used: worse on AFW and
+        Face Synthetics (docs/experiments.md, "A second face in the crop")."""
         cfg, s = self.cfg, self.size
         if cfg.second_face_p <= 0 or rng.random() >= cfg.second_face_p:
             return img, vis
-        x0, y0 = points.min(0)
-        x1, y1 = points.max(0)
+        x0, y0, x1, y1 = bounding_box(points)
         centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
         side = 1.0 if rng.random() < 0.5 else -1.0
         moved = centre + [
@@ -261,11 +259,7 @@ class Augmenter:
         alpha = cv2.GaussianBlur(alpha, (0, 0), max(1.0, 0.04 * s))
         a = alpha[..., None]
         img = (img * (1 - a) + copy * a).round().astype(np.uint8)
-        ij = np.round(points).astype(np.int64)
-        inside = (ij >= 0).all(1) & (ij < s).all(1)
-        covered = np.zeros(len(points), bool)
-        covered[inside] = alpha[ij[inside, 1], ij[inside, 0]] > 0.5
-        return img, vis & ~covered
+        return img, vis & ~covered(points, alpha > 0.5)
 
     def occlude(
         self, img: np.ndarray, points: np.ndarray, vis: np.ndarray, rng: np.random.Generator
@@ -300,11 +294,7 @@ class Augmenter:
                 mask[max(y0, 0) : max(y0 + int(h), 0), max(x0, 0) : max(x0 + int(w), 0)] = 1
             img = np.where(mask[..., None].astype(bool), self._fill(img, rng), img)
             if cfg.occlude_visibility:
-                ij = np.round(points).astype(np.int64)
-                inside = (ij >= 0).all(1) & (ij < s).all(1)
-                covered = np.zeros(len(points), bool)
-                covered[inside] = mask[ij[inside, 1], ij[inside, 0]] > 0
-                vis = vis & ~covered
+                vis = vis & ~covered(points, mask > 0)
         return img, vis
 
     def _fill(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -315,6 +305,17 @@ class Augmenter:
             return rng.integers(0, 256, img.shape, dtype=np.uint8)
         dy, dx = rng.integers(self.size // 4, 3 * self.size // 4, 2)
         return np.roll(img, (int(dy), int(dx)), axis=(0, 1))
+
+
+def covered(points: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """(N,) which points (crop pixels) fall on the (S, S) boolean ``mask``; points off the crop
+    are not covered."""
+    s = mask.shape[0]
+    ij = np.round(points).astype(np.int64)
+    inside = (ij >= 0).all(1) & (ij < s).all(1)
+    out = np.zeros(len(points), bool)
+    out[inside] = mask[ij[inside, 1], ij[inside, 0]]
+    return out
 
 
 def motion_blur(img: np.ndarray, length: float, angle_deg: float) -> np.ndarray:

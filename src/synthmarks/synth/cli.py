@@ -1,4 +1,5 @@
-"""Arguments of ``synthmarks synth`` (argparse only here; the renderer is imported in ``run``)."""
+"""Arguments of ``synthmarks synth`` (argparse and the settings' names only here; the renderer is
+imported in ``run``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import argparse
 import os
 
 from synthmarks.config import add_set_argument
+from synthmarks.synth.sampling import (
+    BROW_CONVENTIONS,
+    JAW_CONVENTIONS,
+    LIP_POINTS,
+    OUTLINE_JAWS,
+    XRAY_JAWS,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -55,7 +63,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--jaw-convention",
-        choices=("xray", "outline"),
+        choices=JAW_CONVENTIONS,
         default="xray",
         help="xray: true jaw line (Face Synthetics; also AFLW2000-3D, whose points project a "
         "fitted 3-D face); outline: jaw points follow the visible face outline when the head "
@@ -63,7 +71,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--xray-jaw",
-        choices=("3dmm", "raised", "matched", "mesh"),
+        choices=XRAY_JAWS,
         default="3dmm",
         help="depth of the x-ray jaw: 3dmm (default), where 3-D morphable models and so "
         "AFLW2000-3D put it, 2-2.6 cm behind ICT's jaw vertices; raised: the same lifted "
@@ -73,14 +81,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--brow-convention",
-        choices=("edge", "centre"),
+        choices=BROW_CONVENTIONS,
         default="centre",
         help="centre (default): brow points on the middle of the drawn brow, as AFLW2000-3D, "
         "300-W and Face Synthetics label them; edge: on ICT's brow line (releases before v3)",
     )
     p.add_argument(
         "--lip-points",
-        choices=("aligned", "mesh"),
+        choices=LIP_POINTS,
         default="aligned",
         help="aligned (default): inner-lip points and 56/58 on the vertical lines through the "
         "cupid's bow peaks 50/52, as the 68-point mark-up puts them; mesh: on ICT's landmark "
@@ -88,7 +96,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--outline-jaw",
-        choices=("silhouette", "lines"),
+        choices=OUTLINE_JAWS,
         default="silhouette",
         help="silhouette (default): the outline jaw's points 4-12 on the jaw's lower edge as "
         "seen, where 300-W's annotators draw a frontal chin; lines: marching sideways only, "

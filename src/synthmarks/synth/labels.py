@@ -336,9 +336,10 @@ def silhouette_outline(params: dict) -> bool:
 
 def xray_jaw(scene: Scene, params: dict, points: np.ndarray) -> np.ndarray:
     """:func:`label`'s ``points`` with an x-ray jaw where the sample's ``xray_jaw`` puts it: at
-    the 3-D morphable model's depth (``3dmm``; ``raised``, the same lifted), or left on ICT's
-    vertices (``mesh``; sets made before). Such a point lies inside the head: it is as visible
-    as the cheek vertex it stands for, and an outline jaw (on the surface) is left as it is."""
+    the 3-D morphable model's depth (``3dmm``; ``raised`` and ``matched``, the same lifted), or
+    left on ICT's vertices (``mesh``; sets made before). Such a point lies inside the head: it is
+    as visible as the cheek vertex it stands for, and an outline jaw (on the surface) is left as
+    it is."""
     offsets = XRAY_JAW_OFFSETS_CM.get(params.get("xray_jaw", "mesh"))
     if params["jaw_convention"] != "xray" or offsets is None:
         return points
