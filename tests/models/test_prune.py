@@ -1,5 +1,5 @@
-"""Channel pruning: exact weight surgery, the expected shapes and sizes, and pruned checkpoints
-that load, predict and export like any other."""
+"""Channel pruning and squeeze-excite folding: exact weight surgery, the expected shapes and
+sizes, and checkpoints of either that load, predict and export like any other."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from synthmarks.infer.runtime import to_model_input
 from synthmarks.models import INPUT_MEAN, INPUT_STD, ZOO, PointsModule, build_model, model_info
 from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
 from synthmarks.models.checkpoint import load_model, save_checkpoint
-from synthmarks.models.prune import hidden_widths, importance, prune_model
+from synthmarks.models.layers import SqueezeExcite
+from synthmarks.models.prune import fold_squeeze_excite, hidden_widths, importance, prune_model
 
 #: what the zoo declares prunable (``ZooEntry.prunable``), not a list kept here
 MODELS = [name for name, entry in ZOO.items() if entry.prunable]
@@ -100,14 +101,74 @@ def test_unsupported_models_and_ratios_are_user_errors():
         prune_model(build_model("pipnet_mbv3s"), 1.0)
 
 
+def constant_gates(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` with every squeeze-excite gate made independent of its input (the squeeze's
+    weights zeroed, a different bias per channel): then folding must change nothing at all."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, SqueezeExcite):
+                m.reduce.weight.zero_()
+                m.reduce.bias.uniform_(0.0, 1.0)
+                m.expand.bias.uniform_(-2.0, 2.0)
+    return model
+
+
 @pytest.mark.parametrize("name", MODELS)
-def test_pruned_checkpoint_loads_predicts_and_exports(name, tmp_path):
+def test_folding_input_independent_gates_is_exact(name):
+    model = constant_gates(trained_like(name))
+    x = torch.randn(4, 3, 128, 128)
+    folded = fold_squeeze_excite(model, torch.randn(6, 3, 128, 128)).eval()
+    assert not any(isinstance(m, SqueezeExcite) for m in folded.modules())
+    assert any(isinstance(m, SqueezeExcite) for m in model.modules())  # the source is untouched
+    assert folded.config == {**model.config, "squeeze_excite": False}
+    ref, out = outputs(model, x), outputs(folded, x)
+    for k in ref:
+        torch.testing.assert_close(out[k], ref[k], atol=1e-4, rtol=1e-4)
+
+
+def test_folded_scale_is_the_least_squares_fit_of_the_gated_features():
+    """Per hidden channel c of a gated block, the folded project conv's column c is the
+    original's times s_c = argmin_s |gate_c x_c - s x_c|^2 over the inputs' features."""
+    model = trained_like("pipnet_mbv3s")
+    blocks = [m for m in model.modules() if isinstance(m, InvertedResidual)]
+    k = next(i for i, b in enumerate(blocks) if isinstance(b.block[-2], SqueezeExcite))
+    se = blocks[k].block[-2]
+    seen: list[torch.Tensor] = []
+    handle = se.register_forward_pre_hook(lambda mod, args: seen.append(args[0]))
+    inputs = torch.randn(5, 3, 128, 128)
+    outputs(model, inputs)
+    handle.remove()
+    x = seen[0]
+    with torch.no_grad():
+        g = se.gate(x)
+        best = (g * x * x).sum((0, 2, 3)) / x.square().sum((0, 2, 3))
+        dead = x.square().sum((0, 2, 3)) == 0  # a ReLU channel these inputs never open
+        best[dead] = g.mean((0, 2, 3))[dead]
+    folded = fold_squeeze_excite(model, inputs)
+    after = [m for m in folded.modules() if isinstance(m, InvertedResidual)][k]
+    before_w = blocks[k].block[-1][0].weight.detach()
+    torch.testing.assert_close(after.block[-1][0].weight, before_w * best[:, None, None])
+
+
+def test_folding_refuses_models_without_gates():
+    for name in UNPRUNABLE:
+        with pytest.raises(SynthmarksError, match="folding squeeze-excite supports"):
+            fold_squeeze_excite(build_model(name), torch.randn(2, 3, 128, 128))
+
+
+@pytest.mark.parametrize("surgery", ["prune", "fold"])
+@pytest.mark.parametrize("name", MODELS)
+def test_pruned_checkpoint_loads_predicts_and_exports(name, surgery, tmp_path):
     from synthmarks.infer.export import export_checkpoint
     from synthmarks.infer.landmarker import Landmarker
 
     # bce: PIPNet's scores are sigmoids, never clamped, so they carry the whole network's output
     kwargs = {"score_loss": "bce"} if name.startswith("pipnet") else {}
-    pruned = prune_model(trained_like(name, **kwargs), 0.5).eval()
+    source = trained_like(name, **kwargs)
+    if surgery == "prune":
+        pruned = prune_model(source, 0.5).eval()
+    else:
+        pruned = fold_squeeze_excite(source, torch.randn(4, 3, 128, 128)).eval()
     path = tmp_path / "pruned.pt"
     save_checkpoint(path, pruned, input_size=128, crop_scale=1.3, mean=INPUT_MEAN, std=INPUT_STD)
     loaded, _ = load_model(path)

@@ -1,5 +1,6 @@
-"""Fine-tuning a pruned model: ``init.checkpoint`` + ``init.prune_ratio`` start from the pruned
-trained weights, and an interrupted fine-tune resumes from its own last.pt alone."""
+"""Fine-tuning after surgery: ``init.checkpoint`` + ``init.prune_ratio`` (or
+``init.fold_se_crops``) start from the pruned (or folded) trained weights, and an interrupted
+fine-tune resumes from its own last.pt alone."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from synthmarks.errors import SynthmarksError
 from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
 from synthmarks.models.checkpoint import load_model, read_checkpoint
+from synthmarks.models.layers import SqueezeExcite
 from synthmarks.models.prune import hidden_widths
 from synthmarks.train.config import load_config
 from synthmarks.train.trainer import Trainer, train
@@ -95,7 +97,37 @@ def test_pruned_finetune_starts_from_the_pruned_weights_and_resumes(
     weights_equal(straight.run_dir / "last.pt", broken.run_dir / "last.pt")
 
 
+def test_folded_finetune_starts_without_gates_and_resumes_without_the_source(
+    trained, tiny_overrides
+):
+    cfg = load_config(
+        TINY,
+        tiny_overrides + SHORT + [f"init.checkpoint={trained}", "init.fold_se_crops=8", "name=f"],
+    )
+    start = Trainer(cfg).model
+    source = load_model(trained)[0]
+    assert not any(isinstance(m, SqueezeExcite) for m in start.modules())
+    # outside the gated blocks nothing moved: the stem and the heads hold the trained weights
+    src_state = source.state_dict()
+    for k, v in start.state_dict().items():
+        if not k.startswith("backbone.features.") or k.startswith("backbone.features.0."):
+            assert torch.equal(v, src_state[k]), k
+    train(cfg)
+    assert read_checkpoint(cfg.run_dir / "best.pt")["model_config"]["squeeze_excite"] is False
+    trained.unlink()  # the run's own last.pt rebuilds the folded network
+    resumed = Trainer(cfg, resume=cfg.run_dir / "last.pt").model
+    assert not any(isinstance(m, SqueezeExcite) for m in resumed.modules())
+
+
 def test_init_mistakes_are_user_errors(trained, tiny_overrides):
+    with pytest.raises(SynthmarksError, match="init.fold_se_crops: folds a trained model"):
+        load_config(TINY, tiny_overrides + ["init.fold_se_crops=16"])
+    with pytest.raises(SynthmarksError, match="init.fold_se_crops: pipnet_resnet18 has no"):
+        load_config(
+            TINY,
+            tiny_overrides
+            + [f"init.checkpoint={trained}", "init.fold_se_crops=16", "model.name=pipnet_resnet18"],
+        )
     with pytest.raises(SynthmarksError, match="set init.checkpoint"):
         load_config(TINY, tiny_overrides + ["init.prune_ratio=0.3"])
     with pytest.raises(SynthmarksError, match="init.prune_ratio"):

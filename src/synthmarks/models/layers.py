@@ -61,11 +61,14 @@ class SqueezeExcite(nn.Module):
         self.reduce = nn.Conv2d(channels, squeeze, 1)
         self.expand = nn.Conv2d(squeeze, channels, 1)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def gate(self, x: Tensor) -> Tensor:
+        """The per-channel scale (B, C, 1, 1) this block applies to ``x``."""
         g = nn.functional.adaptive_avg_pool2d(x, 1)  # = mean; exports as GlobalAveragePool,
         # which ONNX Runtime keeps in its blocked layout (ReduceMean forces two reorders)
-        g = nn.functional.hardsigmoid(self.expand(torch.relu(self.reduce(g))))
-        return x * g
+        return nn.functional.hardsigmoid(self.expand(torch.relu(self.reduce(g))))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * self.gate(x)
 
 
 class CoordinateAttention(nn.Module):

@@ -1,4 +1,6 @@
-"""Structured channel pruning of the MobileNetV3 models (network-slimming style).
+"""Two surgeries on trained MobileNetV3 models, each meant to be followed by a fine-tune:
+structured channel pruning (network-slimming style, :func:`prune_model`) and folding the
+squeeze-excite gates into fixed scales (:func:`fold_squeeze_excite`).
 
 Only the *hidden* (expanded) channels of each inverted-residual block are pruned: they hold most
 of the backbone's weights, and removing one touches only its own block (expand conv + BN,
@@ -20,14 +22,16 @@ to be fine-tuned (``init.prune_ratio`` in the train config).
 
 from __future__ import annotations
 
+import copy
 import math
 
+import torch
 from torch import Tensor
 
 from synthmarks.errors import SynthmarksError
 from synthmarks.models.backbones.mobilenetv3 import InvertedResidual
 from synthmarks.models.base import LandmarkModel
-from synthmarks.models.layers import ConvBNAct
+from synthmarks.models.layers import ConvBNAct, SqueezeExcite
 
 
 def prune_model(model: LandmarkModel, ratio: float) -> LandmarkModel:
@@ -73,6 +77,77 @@ def prune_model(model: LandmarkModel, ratio: float) -> LandmarkModel:
         state[key] = value
     pruned.load_state_dict(state)
     return pruned.train(model.training)
+
+
+def fold_squeeze_excite(model: LandmarkModel, inputs: Tensor, batch: int = 64) -> LandmarkModel:
+    """A copy of ``model`` without squeeze-excite (``squeeze_excite: false`` in its config), each
+    gate replaced by one fixed scale per channel, folded into the project conv that reads it.
+
+    A gate scales channel c of its block's hidden features x by g_c, which depends on the image.
+    The fixed scale is the one that best reproduces the gated features over ``inputs`` (model
+    inputs, (B, 3, S, S): augmented training crops) in least squares, s_c = sum(g_c x_c^2) /
+    sum(x_c^2) over crops and positions: the mean gate weighted by where the channel is active
+    (the plain mean gate for a channel never active on them).
+    The project conv is linear, so scaling its input columns by s equals scaling its inputs. On
+    the released student (0.5.0) the gates vary by 12-54 % of their mean from face to face, so
+    the folded network needs a fine-tune (``init.fold_se`` in the train config) to win back what
+    that variation carried.
+    """
+    from synthmarks.models import ZOO, build_model
+
+    name = model.config.get("name")
+    entry = ZOO.get(name)
+    if entry is None or not entry.prunable:
+        foldable = ", ".join(n for n, e in ZOO.items() if e.prunable)
+        raise SynthmarksError(f"folding squeeze-excite supports {foldable}, not {name!r}")
+    # per gate: sum(g x^2), sum(x^2) and sum(g) per channel, and the number of crops
+    sums: dict[SqueezeExcite, tuple[Tensor, Tensor, Tensor, int]] = {}
+
+    def measure(se: SqueezeExcite, args: tuple[Tensor]) -> None:
+        x, g = args[0], se.gate(args[0])
+        zero = torch.zeros(x.shape[1])
+        num, den, total, n = sums.get(se, (zero, zero, zero, 0))
+        x2 = x.square()
+        sums[se] = (
+            num + (g * x2).sum((0, 2, 3)),
+            den + x2.sum((0, 2, 3)),
+            total + g.sum((0, 2, 3)),
+            n + len(x),
+        )
+
+    was_training = model.training
+    hooks = [
+        m.register_forward_pre_hook(measure)
+        for m in model.modules()
+        if isinstance(m, SqueezeExcite)
+    ]
+    try:
+        with torch.no_grad():
+            model.eval()
+            for chunk in inputs.split(batch):
+                model(chunk)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+
+    folded = copy.deepcopy(model)
+    blocks = [(m, f) for m, f in zip(model.modules(), folded.modules(), strict=True)]
+    with torch.no_grad():
+        for source, block in blocks:
+            if not isinstance(source, InvertedResidual):
+                continue
+            for i, layer in enumerate(source.block):
+                if isinstance(layer, SqueezeExcite):
+                    num, den, total, n = sums[layer]
+                    # a channel the crops never activate keeps its mean gate
+                    scale = torch.where(den > 0, num / den.clamp_min(1e-30), total / n)
+                    block.block[-1][0].weight.mul_(scale[:, None, None])
+                    del block.block[i]  # Sequential renumbers the layers after it
+    config = {**model.config, "squeeze_excite": False}
+    result = build_model(**config)
+    result.load_state_dict(folded.state_dict())  # strict: the folded copy is that architecture
+    return result.train(was_training)
 
 
 def importance(block: InvertedResidual) -> Tensor:

@@ -31,15 +31,19 @@ def regress_mbv3s(
     input_size: int,
     width_mult: float = 1.0,
     expand_channels: list[int] | None = None,
+    squeeze_excite: bool = True,
     **kw: Any,
 ) -> LandmarkModel:
     """MobileNetV3-small + 1x1 576 + pooled MLP regression (Wing loss by default).
 
     ``expand_channels`` (here and in the other MobileNetV3 models): per-block hidden widths of a
-    channel-pruned backbone, see :mod:`synthmarks.models.prune`.
+    channel-pruned backbone; ``squeeze_excite=False``: a backbone whose gates were folded away.
+    Both are written by :mod:`synthmarks.models.prune` into the model config.
     """
     kw.setdefault("last_channels", make_divisible(576 * width_mult))
-    backbone = MobileNetV3("small", width_mult, expand_channels=expand_channels)
+    backbone = MobileNetV3(
+        "small", width_mult, expand_channels=expand_channels, squeeze_excite=squeeze_excite
+    )
     return RegressionModel(backbone, num_points, input_size, **kw)
 
 
@@ -48,11 +52,14 @@ def regress_mbv3l(
     input_size: int,
     width_mult: float = 0.75,
     expand_channels: list[int] | None = None,
+    squeeze_excite: bool = True,
     **kw: Any,
 ) -> LandmarkModel:
     """MobileNetV3-large (width 0.75 by default) + regression, like :func:`regress_mbv3s`."""
     kw.setdefault("last_channels", make_divisible(960 * width_mult))
-    backbone = MobileNetV3("large", width_mult, expand_channels=expand_channels)
+    backbone = MobileNetV3(
+        "large", width_mult, expand_channels=expand_channels, squeeze_excite=squeeze_excite
+    )
     return RegressionModel(backbone, num_points, input_size, **kw)
 
 
@@ -104,6 +111,7 @@ def pipnet_mbv3s(
     width_mult: float = 0.75,
     stride: int = 16,
     expand_channels: list[int] | None = None,
+    squeeze_excite: bool = True,
     **kw: Any,
 ) -> LandmarkModel:
     """PIPNet on MobileNetV3-small, width 0.75, stride 16 (8x8 grid at 128 px): the default.
@@ -111,7 +119,7 @@ def pipnet_mbv3s(
     2.4 MB. Width 1.0 is 3.9 MB for ~1.5x the FLOPs; stride 32 (4x4 grid) halves the FLOPs but
     leaves each 32 px cell to the offsets alone - PIPNet's own setting is an 8x8 grid.
     """
-    backbone = MobileNetV3("small", width_mult, stride, expand_channels)
+    backbone = MobileNetV3("small", width_mult, stride, expand_channels, squeeze_excite)
     return PIPNetModel(backbone, num_points, input_size, **kw)
 
 
@@ -121,10 +129,11 @@ def pipnet_mbv3l(
     width_mult: float = 1.0,
     stride: int = 16,
     expand_channels: list[int] | None = None,
+    squeeze_excite: bool = True,
     **kw: Any,
 ) -> LandmarkModel:
     """PIPNet on MobileNetV3-large."""
-    backbone = MobileNetV3("large", width_mult, stride, expand_channels)
+    backbone = MobileNetV3("large", width_mult, stride, expand_channels, squeeze_excite)
     return PIPNetModel(backbone, num_points, input_size, **kw)
 
 
@@ -149,7 +158,8 @@ class ZooEntry:
     build: Callable[..., LandmarkModel]
     #: takes ``mean_shape`` (N, 2): PIPNet's neighbour table, regression's starting point
     mean_shape: bool
-    #: a MobileNetV3 backbone whose builder takes ``expand_channels``, so prune_model applies
+    #: a MobileNetV3 backbone whose builder takes ``expand_channels`` and ``squeeze_excite``,
+    #: so prune_model and fold_squeeze_excite apply
     prunable: bool
     #: input sizes must be multiples of this: the backbone's total stride
     input_multiple: int = 32

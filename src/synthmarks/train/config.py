@@ -62,14 +62,18 @@ class InitConfig:
     """Fine-tuning: start from a trained checkpoint instead of random weights.
 
     The architecture is then the checkpoint's (``model.name``, ``input_size`` and ``num_points``
-    must match it; ``model.kwargs`` is not used), optionally channel-pruned first
-    (:mod:`synthmarks.models.prune`) so that the fine-tune recovers what pruning lost. A resumed
-    run rebuilds its own (pruned) model from last.pt and does not read the checkpoint again.
+    must match it; ``model.kwargs`` is not used), optionally channel-pruned or with its
+    squeeze-excite gates folded first (:mod:`synthmarks.models.prune`) so that the fine-tune
+    recovers what the surgery lost. A resumed run rebuilds its own model from last.pt and does
+    not read the checkpoint again.
     """
 
     checkpoint: str | None = None
     #: fraction of each MobileNetV3 block's hidden channels to remove; 0 = no pruning
     prune_ratio: float = 0.0
+    #: replace each MobileNetV3 squeeze-excite gate by a fixed scale measured on this many
+    #: augmented training crops (a faster network); 0 = keep the gates
+    fold_se_crops: int = 0
 
 
 @dataclass
@@ -227,6 +231,12 @@ class TrainConfig:
             errs.append("init.prune_ratio: prunes a trained model; set init.checkpoint")
         elif self.init.prune_ratio and entry is not None and not entry.prunable:
             errs.append(f"init.prune_ratio: {m.name} cannot be channel-pruned")
+        if self.init.fold_se_crops < 0:
+            errs.append("init.fold_se_crops: must be >= 0")
+        elif self.init.fold_se_crops and not self.init.checkpoint:
+            errs.append("init.fold_se_crops: folds a trained model's gates; set init.checkpoint")
+        elif self.init.fold_se_crops and entry is not None and not entry.prunable:
+            errs.append(f"init.fold_se_crops: {m.name} has no squeeze-excite to fold")
         if not 0 <= self.distill.weight <= 1:
             errs.append("distill.weight: must be in [0, 1]")
         if d.start < 0 or (d.limit is not None and d.limit < 1):

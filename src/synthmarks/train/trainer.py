@@ -47,7 +47,7 @@ from synthmarks.models.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from synthmarks.models.prune import prune_model
+from synthmarks.models.prune import fold_squeeze_excite, prune_model
 from synthmarks.train import distributed, optim, validate
 from synthmarks.train.config import TrainConfig
 from synthmarks.train.logs import RunLog
@@ -178,7 +178,7 @@ class Trainer:
         if self.state is not None:  # the run's own architecture, pruned or not
             return build_model(**self.state["model_config"])
         if self.cfg.init.checkpoint:
-            return self._init_model(self.cfg.init.checkpoint)
+            return self._init_model(self.cfg.init.checkpoint, train)
         torch.manual_seed(self.cfg.seed)
         kwargs = dict(m.kwargs)
         layout = m.layout
@@ -194,8 +194,9 @@ class Trainer:
         except (TypeError, ValueError) as exc:
             raise SynthmarksError(f"model: cannot build {m.name!r} ({exc})") from None
 
-    def _init_model(self, checkpoint: str) -> torch.nn.Module:
-        """init.checkpoint's model and weights, channel-pruned if init.prune_ratio is set."""
+    def _init_model(self, checkpoint: str, train: list[Sample]) -> torch.nn.Module:
+        """init.checkpoint's model and weights, channel-pruned if init.prune_ratio is set and
+        its squeeze-excite folded if init.fold_se_crops is (measured on ``train``'s crops)."""
         init, m = self.cfg.init, self.cfg.model
         path = _path(checkpoint, "init.checkpoint")
         model, _ = load_model(path)
@@ -231,7 +232,27 @@ class Trainer:
                     f"init: {path} pruned at {init.prune_ratio:g}: {before:,} -> "
                     f"{after:,} parameters"
                 )
+        if init.fold_se_crops:
+            model = fold_squeeze_excite(model, self._fold_inputs(train, init.fold_se_crops))
+            if self.main:
+                tqdm.write(
+                    f"init: {path}: squeeze-excite folded on {init.fold_se_crops} training crops"
+                )
         return model.train()
+
+    def _fold_inputs(self, train: list[Sample], count: int) -> torch.Tensor:
+        """``count`` augmented crops of seeded training faces, as model inputs: what the folded
+        gates are fitted on (the same on every rank, so DDP replicas start identical)."""
+        d, layout = self.cfg.data, self.cfg.model.layout
+        picks = np.random.default_rng([self.cfg.seed, 2]).choice(
+            len(train), min(count, len(train)), replace=False
+        )
+        augmenter = Augmenter(self.cfg.augment, self.cfg.model.input_size, d.crop_scale)
+        dataset = LandmarkDataset(
+            [train[i] for i in picks], augmenter, layout.num_points, self.cfg.seed
+        )
+        crops = torch.stack([dataset[i]["image"] for i in range(len(dataset))])
+        return to_model_input(crops, INPUT_MEAN, INPUT_STD)
 
     def _load_teacher(self) -> torch.nn.Module | None:
         """distill.teacher's model, frozen, in eval mode; it must predict every point the

@@ -101,6 +101,11 @@ class MobileNetV3(nn.Module):
     ``expand_channels`` (one per block) overrides the blocks' hidden widths: the shape of a
     channel-pruned network, stored in its model config so that checkpoints rebuild it. Only the
     hidden widths change; squeeze widths and block outputs stay those of the unpruned table.
+
+    ``squeeze_excite=False`` drops every block's squeeze-excite: in ONNX Runtime its broadcast
+    channel scale is not a blocked-layout op, so each of the small variant's nine gates reorders
+    its feature map out of that layout and back (16 % of the released student's time). A trained
+    network loses them through :func:`synthmarks.models.prune.fold_squeeze_excite`.
     """
 
     def __init__(
@@ -109,6 +114,7 @@ class MobileNetV3(nn.Module):
         width_mult: float = 1.0,
         output_stride: int = 32,
         expand_channels: Sequence[int] | None = None,
+        squeeze_excite: bool = True,
     ) -> None:
         super().__init__()
         specs = {"small": SMALL, "large": LARGE}[variant]
@@ -132,7 +138,7 @@ class MobileNetV3(nn.Module):
                     out_ch,
                     s.kernel,
                     block_stride,
-                    s.se,
+                    s.se and squeeze_excite,
                     s.act,
                     expand_conv=full != in_ch,
                     se_channels=make_divisible(full / 4),
