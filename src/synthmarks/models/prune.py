@@ -90,8 +90,9 @@ def fold_squeeze_excite(model: LandmarkModel, inputs: Tensor, batch: int = 64) -
     (the plain mean gate for a channel never active on them).
     The project conv is linear, so scaling its input columns by s equals scaling its inputs. On
     the released student (0.5.0) the gates vary by 12-54 % of their mean from face to face, so
-    the folded network needs a fine-tune (``init.fold_se`` in the train config) to win back what
-    that variation carried.
+    the folded network needs a fine-tune (``init.fold_se_crops`` in the train config) to win
+    back what that variation carried, which it does not fully (docs/experiments.md, "Inference
+    speed of the released model").
     """
     from synthmarks.models import ZOO, build_model
 
@@ -105,7 +106,7 @@ def fold_squeeze_excite(model: LandmarkModel, inputs: Tensor, batch: int = 64) -
 
     def measure(se: SqueezeExcite, args: tuple[Tensor]) -> None:
         x, g = args[0], se.gate(args[0])
-        zero = torch.zeros(x.shape[1])
+        zero = x.new_zeros(x.shape[1])
         num, den, total, n = sums.get(se, (zero, zero, zero, 0))
         x2 = x.square()
         sums[se] = (
@@ -132,9 +133,9 @@ def fold_squeeze_excite(model: LandmarkModel, inputs: Tensor, batch: int = 64) -
         model.train(was_training)
 
     folded = copy.deepcopy(model)
-    blocks = [(m, f) for m, f in zip(model.modules(), folded.modules(), strict=True)]
+    pairs = list(zip(model.modules(), folded.modules(), strict=True))  # before any deletion
     with torch.no_grad():
-        for source, block in blocks:
+        for source, block in pairs:
             if not isinstance(source, InvertedResidual):
                 continue
             for i, layer in enumerate(source.block):
