@@ -42,13 +42,9 @@ def prune_model(model: LandmarkModel, ratio: float) -> LandmarkModel:
     8 (never fewer than 8): multiples of 8 vectorise well on CPU, and rounding up means a small
     ratio can leave a narrow block whole. ``ratio=0`` returns an identical network.
     """
-    from synthmarks.models import ZOO, build_model
+    from synthmarks.models import build_model
 
-    name = model.config.get("name")
-    entry = ZOO.get(name)
-    if entry is None or not entry.prunable:
-        prunable = ", ".join(n for n, e in ZOO.items() if e.prunable)
-        raise SynthmarksError(f"channel pruning supports {prunable}, not {name!r}")
+    _require_mobilenet(model, "channel pruning")
     if not 0.0 <= ratio < 1.0:
         raise SynthmarksError(f"prune ratio must be in [0, 1), got {ratio}")
     keep: dict[str, Tensor] = {}  # block's state-dict prefix -> sorted kept hidden channels
@@ -94,13 +90,9 @@ def fold_squeeze_excite(model: LandmarkModel, inputs: Tensor, batch: int = 64) -
     back what that variation carried, which it does not fully (docs/experiments.md, "Inference
     speed of the released model").
     """
-    from synthmarks.models import ZOO, build_model
+    from synthmarks.models import build_model
 
-    name = model.config.get("name")
-    entry = ZOO.get(name)
-    if entry is None or not entry.prunable:
-        foldable = ", ".join(n for n, e in ZOO.items() if e.prunable)
-        raise SynthmarksError(f"folding squeeze-excite supports {foldable}, not {name!r}")
+    _require_mobilenet(model, "folding squeeze-excite")
     # per gate: sum(g x^2), sum(x^2) and sum(g) per channel, and the number of crops
     sums: dict[SqueezeExcite, tuple[Tensor, Tensor, Tensor, int]] = {}
 
@@ -149,6 +141,17 @@ def fold_squeeze_excite(model: LandmarkModel, inputs: Tensor, batch: int = 64) -
     result = build_model(**config)
     result.load_state_dict(folded.state_dict())  # strict: the folded copy is that architecture
     return result.train(was_training)
+
+
+def _require_mobilenet(model: LandmarkModel, surgery: str) -> None:
+    """A user error naming the models ``surgery`` works on, unless ``model`` is one of them."""
+    from synthmarks.models import ZOO
+
+    name = model.config.get("name")
+    entry = ZOO.get(name)
+    if entry is None or not entry.prunable:
+        supported = ", ".join(n for n, e in ZOO.items() if e.prunable)
+        raise SynthmarksError(f"{surgery} supports {supported}, not {name!r}")
 
 
 def importance(block: InvertedResidual) -> Tensor:
