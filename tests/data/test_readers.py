@@ -120,3 +120,22 @@ def test_start_and_limit_take_a_slice_in_file_name_order(tmp_path):
     assert [s.name for s in load_dataset(tmp_path, start=3)] == ["000003", "000004"]
     with pytest.raises(SynthmarksError, match="no annotation files from number 5 on"):
         load_dataset(tmp_path, start=5)
+
+
+def test_a_folder_of_links_reads_as_the_union_of_its_targets(tmp_path):
+    """Two render folders (seeds or shards) train as one set through a folder of links to them,
+    in link-name order; a link back up the tree (a loop) and a second link to the same folder
+    add nothing."""
+    for seed in ("a", "b"):
+        (tmp_path / seed).mkdir()
+        for i in range(2):
+            write_pts(tmp_path / seed / f"{i:06d}.pts", 68)
+            cv2.imwrite(str(tmp_path / seed / f"{i:06d}.png"), np.zeros((90, 90, 3), np.uint8))
+    union = tmp_path / "union"
+    union.mkdir()
+    (union / "s1").symlink_to(tmp_path / "b")
+    (union / "s0").symlink_to(tmp_path / "a")
+    (union / "s0_again").symlink_to(tmp_path / "a")
+    (union / "s1" / "loop").symlink_to(union)
+    got = [s.image_path.relative_to(union).as_posix() for s in load_dataset(union)]
+    assert got == ["s0/000000.png", "s0/000001.png", "s1/000000.png", "s1/000001.png"]

@@ -10,8 +10,10 @@ bias every metric computed on it. ``load_dataset(..., bad=[])`` collects the bad
 
 from __future__ import annotations
 
+import fnmatch
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +35,30 @@ PTS_ORIGIN = 1.0
 NEAR_IMAGE = 0.5
 
 
+def find_files(root: Path, pattern: str) -> Iterator[Path]:
+    """Files under ``root`` whose names match ``pattern``, following links to folders: a folder
+    of links to render folders (``seed16 -> ../v3r7_seed16``, one per shard or seed) reads as
+    their union without copying a face. A folder reached twice (a link loop, or two links to one
+    folder) is read once, under the first of its names in sorted order."""
+    seen: set[str] = set()
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs.clear()
+            continue
+        seen.add(real)
+        dirs.sort()  # walked in name order, so which name a twice-linked folder keeps is fixed
+        for name in fnmatch.filter(names, pattern):
+            yield Path(folder) / name
+
+
 def detect_format(root: Path) -> str:
     """Guess a folder's format from the annotation files it holds."""
-    if next(root.rglob("*_ldmks.txt"), None) is not None:
+    if next(find_files(root, "*_ldmks.txt"), None) is not None:
         return "facesynthetics"
-    if next(root.rglob("*.pts"), None) is not None:
+    if next(find_files(root, "*.pts"), None) is not None:
         return "pts"
-    if next(root.rglob("*.mat"), None) is not None:
+    if next(find_files(root, "*.mat"), None) is not None:
         return "aflw2000"
     raise SynthmarksError(
         f"{root}: no annotations found (expected *_ldmks.txt, *.pts or *.mat files)"
@@ -54,8 +73,8 @@ def load_dataset(
     rotate: float = 0.0,
     start: int = 0,
 ) -> list[Sample]:
-    """Read every labelled face under ``path`` (a folder, searched recursively), in file-name
-    order; ``start`` and ``limit`` take the slice ``[start, start + limit)`` of that order.
+    """Read every labelled face under ``path`` (a folder, searched recursively, links to folders
+    followed: :func:`find_files`), in file-name order; ``start`` and ``limit`` take the slice ``[start, start + limit)`` of that order.
 
     A bad label file raises :class:`SynthmarksError`; if ``bad`` is a list, each bad file is
     appended to it as (file, message) and left out instead. ``rotate`` turns every face (image
@@ -73,7 +92,7 @@ def load_dataset(
     if fmt not in READERS:
         raise SynthmarksError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
     pattern, read_one = READERS[fmt]
-    files = sorted(root.rglob(pattern))
+    files = sorted(find_files(root, pattern))
     if not files:
         raise SynthmarksError(f"{root}: no {pattern} annotation files for format {fmt!r}")
     files = files[start:] if limit is None else files[start : start + limit]
