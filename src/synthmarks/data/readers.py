@@ -74,7 +74,8 @@ def load_dataset(
     start: int = 0,
 ) -> list[Sample]:
     """Read every labelled face under ``path`` (a folder, searched recursively, links to folders
-    followed: :func:`find_files`), in file-name order; ``start`` and ``limit`` take the slice ``[start, start + limit)`` of that order.
+    followed: :func:`find_files`), in file-name order; ``start`` and ``limit`` take the slice
+    ``[start, start + limit)`` of that order.
 
     A bad label file raises :class:`SynthmarksError`; if ``bad`` is a list, each bad file is
     appended to it as (file, message) and left out instead. ``rotate`` turns every face (image
