@@ -176,3 +176,40 @@ def test_a_second_face_is_pasted_beside_the_first_and_hides_what_it_covers():
         assert changed[ij[inside, 1], ij[inside, 0]].all()
         hidden += int((~b.visibility).sum())
     assert sides == {True, False} and hidden > 0
+
+
+def test_no_face_mask_draws_nothing():
+    """``face_mask_p=0`` (the default) takes no random draw: runs configured before the mask
+    existed get the same crops as then."""
+    img = np.random.default_rng(2).integers(0, 255, (SIZE, SIZE, 3), dtype=np.uint8)
+    pts = face_points(scale=30.0, offset=32.0)
+    rng = np.random.default_rng(4)
+    out, vis = Augmenter(AugmentConfig(), SIZE, 1.3).face_mask(img, pts, np.ones(68, bool), rng)
+    assert out is img and vis.all()
+    assert rng.random() == np.random.default_rng(4).random()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_face_mask_hides_the_nose_and_mouth_and_leaves_the_eyes(seed):
+    """The mask covers the nose base and the mouth and turns those points invisible; the eyes
+    and brows keep their pixels and stay visible; the labels do not move."""
+    pts = face_points()
+    cfg = dataclasses.replace(GEOMETRY_ONLY, rotate_p=0.0, flip_p=0.0)
+    img = np.random.default_rng(seed).integers(60, 200, (400, 400, 3), dtype=np.uint8)
+    plain = Augmenter(cfg, SIZE, 1.3)(img, pts, None, np.random.default_rng(seed))
+    masked = Augmenter(dataclasses.replace(cfg, face_mask_p=1.0), SIZE, 1.3)(
+        img, pts, None, np.random.default_rng(seed)
+    )
+    np.testing.assert_array_equal(plain.points, masked.points)
+    hidden = ~masked.visibility
+    assert hidden[31:36].all() and hidden[48:68].all() and hidden[5:12].all()
+    assert masked.visibility[17:27].all() and masked.visibility[36:48].all()
+    changed = (masked.image != plain.image).any(axis=2)
+    ij = np.round(masked.points).astype(int)
+    assert changed[ij[48:68, 1], ij[48:68, 0]].all()
+    assert not changed[ij[36:48, 1], ij[36:48, 0]].any()
+
+
+def test_face_mask_p_is_validated():
+    with pytest.raises(SynthmarksError, match="augment.face_mask_p"):
+        AugmentConfig(face_mask_p=1.5).validate()
