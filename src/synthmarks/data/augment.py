@@ -309,7 +309,7 @@ class Augmenter:
         colour = colour * rng.uniform(0.9, 1.1, 3)
         yy, xx = np.mgrid[:s, :s].astype(np.float32)
         v = ((top[0] - xx) * up[0] + (top[1] - yy) * up[1]) / height  # 0 at the top, down
-        if surgical:  # three pleats: a dark crease every third of the way down
+        if surgical:  # pleats: three dark creases across the mask's height
             texture = 1.0 - 0.18 * np.abs(np.sin(np.pi * 3.0 * v / 1.4)) ** 8
         else:
             grain = rng.standard_normal((s, s)).astype(np.float32)
@@ -319,13 +319,13 @@ class Augmenter:
         shade = np.sqrt(lum / max(float(under.mean()) if under.size else 128.0, 1.0))
         cloth = colour[None, None, :] * (np.clip(shade, 0.4, 1.4) * texture)[..., None]
         if surgical:  # ear loops from the mask's two side corners towards each ear
-            for corner, lower, ear in ((jaw[0], jaw[3], p[0]), (jaw[-1], jaw[-4], p[16])):
-                out = ear + (ear - centre) * 0.15
-                for a in (corner, lower):
+            for upper, low, ear in ((jaw[0], jaw[3], p[0]), (jaw[-1], jaw[-4], p[16])):
+                behind_ear = ear + (ear - centre) * 0.15
+                for a in (upper, low):
                     cv2.line(
                         alpha,
                         tuple(np.round(a).astype(int)),
-                        tuple(np.round(out).astype(int)),
+                        tuple(np.round(behind_ear).astype(int)),
                         0.9,
                         1,
                         cv2.LINE_AA,
