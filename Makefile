@@ -38,7 +38,7 @@ COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jax
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
 	face_recognition_models==0.3.0 pytest==9.2.0 omegaconf==2.4.0
 COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape \
-	-m checkpoints/v3/stage9.pt
+	-m checkpoints/v3/stage11.pt
 
 compare-env: $(CVENV)/.installed
 
@@ -63,8 +63,8 @@ compare: compare-env
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/afw-68pt --out runs/compare-afw
 
 # The released model (v3) from nothing but the ICT-FaceKit archive and the CC0 assets in
-# $(SHARED)/assets (README, "Reproducing it"): about 22 hours on 2 CPU cores and 72 GB of faces;
-# the default model first, then the large one.
+# $(SHARED)/assets (README, "Reproducing it"): about 20 hours on 2 CPU cores and 50 GB of faces
+# (370,000 of them); the default model first (about 7 hours), then the large one.
 # Every step resumes: synth skips the faces already written, a stage whose summary.json exists is
 # done, an interrupted stage continues from its last.pt. Each stage's config starts from the
 # committed checkpoints/v3/ weights; here each starts from the previous stage's own best.pt.
@@ -73,14 +73,9 @@ ASSET := src/synthmarks/assets/synthmarks-default
 LARGE := src/synthmarks/assets/synthmarks-large
 TRAIN := MALLOC_MMAP_THRESHOLD_=1000000 $(VENV)/bin/synthmarks train
 SYNTH := $(VENV)/bin/synthmarks synth
-INIT_v3_stage2 := runs/v3/best.pt
-INIT_v3_stage3 := runs/v3_stage2/best.pt
-INIT_v3_stage4 := runs/v3_stage3/best.pt
-INIT_v3_stage5 := runs/v3_stage4/best.pt
-INIT_v3_stage6 := runs/v3_stage5/best.pt
-INIT_v3_stage7 := runs/v3_stage6/best.pt
-INIT_v3_stage9 := runs/v3_stage7/best.pt
-INIT_v3_stage11 := runs/v3_stage9/best.pt
+INIT_v3_gateless_stage2 := runs/v3_gateless/best.pt
+INIT_v3_gateless_stage3 := runs/v3_gateless_stage2/best.pt
+INIT_v3_gateless_stage4 := runs/v3_gateless_stage3/best.pt
 INIT_v3_teacher_stage2 := runs/v3_teacher/best.pt
 INIT_v3_teacher_stage3 := runs/v3_teacher_stage2/best.pt
 INIT_v3_teacher_stage4 := runs/v3_teacher_stage3/best.pt
@@ -93,35 +88,27 @@ INIT_v3_teacher_stage10 := runs/v3_teacher_stage9/best.pt
 INIT_v3_teacher_stage11 := runs/v3_teacher_stage10/best.pt
 
 release: setup
-	# every set before stage 11 is labelled as it was made: its outline jaw marching sideways only
-	# (--outline-jaw lines), the generator's default now puts it on the jaw's edge as seen
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3 --count 60000 --seed 1 --outline-jaw lines
-	$(MAKE) runs/v3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed2 --count 60000 --seed 2 --outline-jaw lines
-	$(MAKE) runs/v3_stage2/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed3 --count 40000 --seed 3 --set p_look_v1=0.5 --outline-jaw lines
-	$(MAKE) runs/v3_stage3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed4 --count 40000 --seed 4 --set p_look_v1=0.5 --outline-jaw lines
-	$(MAKE) runs/v3_stage4/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed5 --count 40000 --seed 5 --set p_look_v1=0.5 --outline-jaw lines
-	$(MAKE) runs/v3_stage5/summary.json
-	# stages 6 and 7: the x-ray jaw at the 3-D morphable model's depth (the generator's default;
-	# these sets were labelled with ICT's lip vertices, as --lip-points mesh keeps them)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed1 --count 10000 --seed 1 --lip-points mesh --outline-jaw lines
-	$(MAKE) runs/v3_stage6/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed12 --count 20000 --seed 12 --lip-points mesh --outline-jaw lines
-	$(MAKE) runs/v3_stage7/summary.json
-	# stage 9 (stage 8 was not shipped): look revision 7, brows higher, lip points aligned
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14 --outline-jaw lines
-	$(MAKE) runs/v3_stage9/summary.json
-	# stage 11 (stage 10 was not shipped): the generator's defaults, the outline jaw on the jaw's edge
+	# the default (0.6.0): the network without squeeze-excite gates, 0.875 wide, from scratch in
+	# four stages on faces at the generator's defaults (stage 4's half in the v1 look)
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16
-	$(MAKE) runs/v3_stage11/summary.json
-	$(VENV)/bin/synthmarks eval -m runs/v3_stage11/best.pt --roll none \
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17
+	mkdir -p $(SYNTHMARKS_DATA)/v3r7_s1617
+	ln -sfn ../v3r7_seed16 $(SYNTHMARKS_DATA)/v3r7_s1617/seed16
+	ln -sfn ../v3r7_seed17 $(SYNTHMARKS_DATA)/v3r7_s1617/seed17
+	$(MAKE) runs/v3_gateless/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed18 --count 20000 --seed 18
+	$(MAKE) runs/v3_gateless_stage2/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed19 --count 20000 --seed 19
+	$(MAKE) runs/v3_gateless_stage3/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed20 --count 20000 --seed 20 --set p_look_v1=0.5
+	$(MAKE) runs/v3_gateless_stage4/summary.json
+	$(VENV)/bin/synthmarks eval -m runs/v3_gateless_stage4/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
-	cp runs/v3_stage11/best.pt $(ASSET).pt
+	cp runs/v3_gateless_stage4/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
-	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours)
+	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours); every
+	# set before seed 16 is labelled as it was made: its outline jaw marching sideways only
+	# (--outline-jaw lines), the generator's default now puts it on the jaw's edge as seen
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r4_seed1 --count 20000 --seed 1 --outline-jaw lines
 	$(MAKE) runs/v3_teacher/summary.json
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed6 --count 40000 --seed 6 --set p_look_v1=0.5 --outline-jaw lines
@@ -134,14 +121,17 @@ release: setup
 	$(MAKE) runs/v3_teacher_stage5/summary.json
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3_seed10 --count 30000 --seed 10 --set p_look_v1=0.5 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage6/summary.json
+	# stages 7 and 8: the x-ray jaw at the 3-D morphable model's depth (these sets were labelled
+	# with ICT's lip vertices, as --lip-points mesh keeps them)
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed12 --count 20000 --seed 12 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage7/summary.json
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage8/summary.json
+	# stage 9: look revision 7, brows higher, lip points aligned
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14 --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage9/summary.json
+	# stages 10 and 11: the default's first faces, seeds 16 and 17, at the generator's defaults
 	$(MAKE) runs/v3_teacher_stage10/summary.json
-	# stage 11: 20,000 fresh faces of seed 17 at the defaults (the default's own stage on them,
-	# configs/v3_stage12.yaml, was not shipped)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17
 	$(MAKE) runs/v3_teacher_stage11/summary.json
 	$(VENV)/bin/synthmarks export runs/v3_teacher_stage11/best.pt --out $(LARGE).onnx
 

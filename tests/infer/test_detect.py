@@ -134,8 +134,8 @@ def test_the_dog_ranks_below_every_person(yunet, shared):
     """YuNet takes the dog among the children of this photo for a face (score 0.97), and a knee
     (0.93); the landmark model is less sure of the dog than of any of the seven people (0.39
     with 0.2.0, below the check; 0.408 with 0.3.0, which passes the check at 0.40 by 0.008, as a
-    crater of the moon photo did with 0.2.0: docs/detection.md), the knee fails the check, and
-    the seven people stay."""
+    crater of the moon photo did with 0.2.0: docs/detection.md; 0.36 with 0.6.0), the knee fails
+    the check, and the seven people stay."""
     photo = shared / "data/real-68pt/helen-afw-train/237815567_3.jpg"
     lm = Landmarker(detector_model=yunet)
     every = lm.detect(photo, min_confidence=0.0)
@@ -145,7 +145,8 @@ def test_the_dog_ranks_below_every_person(yunet, shared):
     assert len(people) == 7 and min(f.confidence for f in people) > dog[0].confidence + 0.1
     kept = lm.detect(photo)
     assert all(any(np.allclose(f.box, k.box) for k in kept) for f in people)
-    assert len(kept) == 8  # the people and the dog: the knee is dropped
+    # the people, and the dog as far as it passes the check: the knee is dropped
+    assert len(kept) == 7 + (dog[0].confidence >= MIN_CONFIDENCE)
 
 
 def test_a_face_seen_only_turned_must_be_surer(yunet, shared):
@@ -217,7 +218,9 @@ def test_a_face_on_its_side_or_upside_down_is_found(yunet, shared, monkeypatch):
         err = nme(faces[0].landmarks[None], truth[None], "box")[0]
         upright = err if upright is None else upright
         assert err < 0.06 and err == pytest.approx(upright, abs=0.002), deg
-        if deg:  # what the detector misses without the turned copies
+        # what the detector misses without the turned copies: on its side; upside down YuNet
+        # finds it at face score 0.50, which 0.5.0's landmark check dropped and 0.6.0's keeps
+        if deg in (90, 270):
             assert not _holding(alone.detect(image), truth), deg
 
 

@@ -114,7 +114,10 @@ def pipnet_mbv3s(
     squeeze_excite: bool = True,
     **kw: Any,
 ) -> LandmarkModel:
-    """PIPNet on MobileNetV3-small, width 0.75, stride 16 (8x8 grid at 128 px): the default.
+    """PIPNet on MobileNetV3-small, width 0.75, stride 16 (8x8 grid at 128 px): the default's
+    family. The released default (0.6.0) is this at width 0.875 without the squeeze-excite gates
+    (``configs/v3_gateless.yaml``: the same time per face, the gates' channel scales cost layout
+    reorders at inference); 0.5.0 was these arguments.
 
     2.4 MB. Width 1.0 is 3.9 MB for ~1.5x the FLOPs; stride 32 (4x4 grid) halves the FLOPs but
     leaves each 32 px cell to the offsets alone - PIPNet's own setting is an 8x8 grid.
