@@ -38,7 +38,7 @@ COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jax
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
 	face_recognition_models==0.3.0 pytest==9.2.0 omegaconf==2.4.0
 COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape \
-	-m checkpoints/v3/stage11.pt
+	-m checkpoints/v3/gateless_stage4.pt
 
 compare-env: $(CVENV)/.installed
 
@@ -63,8 +63,8 @@ compare: compare-env
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/afw-68pt --out runs/compare-afw
 
 # The released model (v3) from nothing but the ICT-FaceKit archive and the CC0 assets in
-# $(SHARED)/assets (README, "Reproducing it"): about 20 hours on 2 CPU cores and 50 GB of faces
-# (370,000 of them); the default model first (about 7 hours), then the large one.
+# $(SHARED)/assets (README, "Reproducing it"): about 21 hours on 2 CPU cores and 55 GB of faces
+# (410,000 of them); the default model first (about 8.5 hours), then the large one.
 # Every step resumes: synth skips the faces already written, a stage whose summary.json exists is
 # done, an interrupted stage continues from its last.pt. Each stage's config starts from the
 # committed checkpoints/v3/ weights; here each starts from the previous stage's own best.pt.
@@ -76,6 +76,8 @@ SYNTH := $(VENV)/bin/synthmarks synth
 INIT_v3_gateless_stage2 := runs/v3_gateless/best.pt
 INIT_v3_gateless_stage3 := runs/v3_gateless_stage2/best.pt
 INIT_v3_gateless_stage4 := runs/v3_gateless_stage3/best.pt
+INIT_v3_gateless_stage5 := runs/v3_gateless_stage4/best.pt
+INIT_v3_gateless_stage6 := runs/v3_gateless_stage5/best.pt
 INIT_v3_teacher_stage2 := runs/v3_teacher/best.pt
 INIT_v3_teacher_stage3 := runs/v3_teacher_stage2/best.pt
 INIT_v3_teacher_stage4 := runs/v3_teacher_stage3/best.pt
@@ -88,8 +90,8 @@ INIT_v3_teacher_stage10 := runs/v3_teacher_stage9/best.pt
 INIT_v3_teacher_stage11 := runs/v3_teacher_stage10/best.pt
 
 release: setup
-	# the default (0.6.0): the network without squeeze-excite gates, 0.875 wide, from scratch in
-	# four stages on faces at the generator's defaults (stage 4's half in the v1 look)
+	# the default (0.6.1): the network without squeeze-excite gates, 0.875 wide, from scratch in
+	# six stages on faces at the generator's defaults (stages 4-6 half in the v1 look)
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17
 	mkdir -p $(SYNTHMARKS_DATA)/v3r7_s1617
@@ -102,9 +104,13 @@ release: setup
 	$(MAKE) runs/v3_gateless_stage3/summary.json
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed20 --count 20000 --seed 20 --set p_look_v1=0.5
 	$(MAKE) runs/v3_gateless_stage4/summary.json
-	$(VENV)/bin/synthmarks eval -m runs/v3_gateless_stage4/best.pt --roll none \
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed21 --count 20000 --seed 21 --set p_look_v1=0.5
+	$(MAKE) runs/v3_gateless_stage5/summary.json
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed22 --count 20000 --seed 22 --set p_look_v1=0.5
+	$(MAKE) runs/v3_gateless_stage6/summary.json
+	$(VENV)/bin/synthmarks eval -m runs/v3_gateless_stage6/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
-	cp runs/v3_gateless_stage4/best.pt $(ASSET).pt
+	cp runs/v3_gateless_stage6/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
 	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours); every
 	# set before seed 16 is labelled as it was made: its outline jaw marching sideways only
