@@ -21,6 +21,7 @@ from synthmarks.data.sample import read_image
 from synthmarks.infer.detect import FaceDetector
 from synthmarks.infer.landmarker import Landmarker
 from synthmarks.infer.smooth import OneEuroConfig, OneEuroFilter, jitter
+from synthmarks.infer.video import noisy_frames
 from synthmarks.landmarks import bounding_box
 
 
@@ -49,11 +50,7 @@ def main() -> None:
     box = det.detect(image)[0].landmark_box()
     lm = Landmarker(args.model)
     size = float(np.sqrt(np.prod(box[2:] - box[:2])))
-    rng = np.random.default_rng(0)
-    still = [
-        np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
-        for _ in range(args.frames)
-    ]
+    still = noisy_frames(image, args.frames)
     raw_still = track(still, box, lm)
     step = (box[2] - box[0]) / 30.0
     h, w = image.shape[:2]

@@ -22,7 +22,7 @@ from synthmarks.data.readers import load_dataset
 from synthmarks.errors import SynthmarksError
 from synthmarks.infer.landmarker import Landmarker
 from synthmarks.infer.smooth import OneEuroConfig
-from synthmarks.infer.video import still_jitter
+from synthmarks.infer.video import noisy_frames, still_jitter
 from synthmarks.landmarks import bounding_box
 
 
@@ -43,13 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     off = OneEuroConfig(enabled=False)
     jit = {m: [] for m in models}
     for i, s in enumerate(samples):
-        image = s.load_image()
         box = bounding_box(s.points[:68])
-        rng = np.random.default_rng(i)
-        frames = [
-            np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
-            for _ in range(args.frames)
-        ]
+        frames = noisy_frames(s.load_image(), args.frames, seed=i)
         for m, lm in lms.items():
             jit[m].append(100 * still_jitter(frames, box, lm, off))
     first = np.array(jit[models[0]])

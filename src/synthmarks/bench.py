@@ -211,13 +211,9 @@ def jitter_rows(
     """Point jitter on a still face: the same image with fresh camera-like noise each frame
     (Gaussian, sigma 3 grey levels), tracked with and without the One-Euro filter."""
     from synthmarks.infer.smooth import OneEuroConfig
-    from synthmarks.infer.video import still_jitter
+    from synthmarks.infer.video import noisy_frames, still_jitter
 
-    rng = np.random.default_rng(0)
-    frames = [
-        np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
-        for _ in range(count)
-    ]
+    frames = noisy_frames(image, count)
     raw = still_jitter(frames, box, lm, OneEuroConfig(enabled=False))
     smooth = still_jitter(frames, box, lm, OneEuroConfig())
     return [

@@ -62,3 +62,18 @@ def test_a_roll_crossing_180_is_not_averaged_through_0():
 
 def test_no_pose_stays_none():
     assert _track(None).smooth_pose(0.0) is None
+
+
+def test_noisy_frames_are_a_webcams_still_face():
+    """The frames jitter is measured on: uint8 like a camera's, every frame with its own noise of
+    about 3 grey levels, and the same frames for the same seed, so models compare on one set."""
+    from synthmarks.infer.video import noisy_frames
+
+    image = np.full((40, 50, 3), 128, np.uint8)
+    frames = noisy_frames(image, 4, seed=1)
+    assert len(frames) == 4 and all(f.dtype == np.uint8 and f.shape == image.shape for f in frames)
+    assert not np.array_equal(frames[0], frames[1])
+    assert 2.5 < np.std(frames[0].astype(float) - 128) < 3.5
+    assert all(
+        np.array_equal(a, b) for a, b in zip(frames, noisy_frames(image, 4, seed=1), strict=True)
+    )

@@ -114,6 +114,16 @@ def annotate_video(
     return VideoStats(index, faces_seen, seconds, track.detections_run)
 
 
+def noisy_frames(image: np.ndarray, count: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` copies of a still image, each with fresh camera-like noise (Gaussian, sigma 3
+    grey levels): what a webcam sends of a face that does not move, to measure jitter on."""
+    rng = np.random.default_rng(seed)
+    return [
+        np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
+        for _ in range(count)
+    ]
+
+
 def still_jitter(
     frames: list[np.ndarray],
     box: np.ndarray,
