@@ -92,21 +92,21 @@ INIT_v3_teacher_stage11 := runs/v3_teacher_stage10/best.pt
 release: setup
 	# the default (0.6.1): the network without squeeze-excite gates, 0.875 wide, from scratch in
 	# six stages on faces at the generator's defaults (stages 4-6 half in the v1 look)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16 --set meter_albedo_ref=0
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17 --set meter_albedo_ref=0
 	mkdir -p $(SYNTHMARKS_DATA)/v3r7_s1617
 	ln -sfn ../v3r7_seed16 $(SYNTHMARKS_DATA)/v3r7_s1617/seed16
 	ln -sfn ../v3r7_seed17 $(SYNTHMARKS_DATA)/v3r7_s1617/seed17
 	$(MAKE) runs/v3_gateless/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed18 --count 20000 --seed 18
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed18 --count 20000 --seed 18 --set meter_albedo_ref=0
 	$(MAKE) runs/v3_gateless_stage2/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed19 --count 20000 --seed 19
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed19 --count 20000 --seed 19 --set meter_albedo_ref=0
 	$(MAKE) runs/v3_gateless_stage3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed20 --count 20000 --seed 20 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed20 --count 20000 --seed 20 --set p_look_v1=0.5 --set meter_albedo_ref=0
 	$(MAKE) runs/v3_gateless_stage4/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed21 --count 20000 --seed 21 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed21 --count 20000 --seed 21 --set p_look_v1=0.5 --set meter_albedo_ref=0
 	$(MAKE) runs/v3_gateless_stage5/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed22 --count 20000 --seed 22 --set p_look_v1=0.5
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed22 --count 20000 --seed 22 --set p_look_v1=0.5 --set meter_albedo_ref=0
 	$(MAKE) runs/v3_gateless_stage6/summary.json
 	$(VENV)/bin/synthmarks eval -m runs/v3_gateless_stage6/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
@@ -134,7 +134,7 @@ release: setup
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r6_seed13 --count 20000 --seed 13 --lip-points mesh --outline-jaw lines
 	$(MAKE) runs/v3_teacher_stage8/summary.json
 	# stage 9: look revision 7, brows higher, lip points aligned
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14 --outline-jaw lines
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed14 --count 20000 --seed 14 --outline-jaw lines --set meter_albedo_ref=0
 	$(MAKE) runs/v3_teacher_stage9/summary.json
 	# stages 10 and 11: the default's first faces, seeds 16 and 17, at the generator's defaults
 	$(MAKE) runs/v3_teacher_stage10/summary.json

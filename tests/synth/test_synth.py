@@ -526,6 +526,26 @@ def test_a_folder_never_mixes_two_revisions_of_the_photoreal_look(tmp_path):
     assert json.loads((tmp_path / "new" / RUN_FILE).read_text())["look_revision"] == LOOK_REVISION
 
 
+def test_revision_7_sets_resume_with_the_meter_reading_light_alone(tmp_path):
+    """Revision 8 changed only the meter (``meter_albedo_ref``); a set made by revision 7, such as
+    the released default's, resumes with it off and is refused with it on, so the release recipe
+    re-renders the very faces its model learnt from."""
+    from synthmarks.synth.generate import RUN_FILE, check_run_file
+    from synthmarks.synth.sampling import SynthConfig
+
+    config = SynthConfig(size=SIZE).to_json()
+    del config["meter_albedo_ref"]  # as revision 7 recorded it
+    (tmp_path / RUN_FILE).write_text(json.dumps({"seed": 3, "config": config, "look_revision": 7}))
+    with pytest.raises(
+        SynthmarksError, match=r"earlier revision of the photoreal look \(7, this code draws 8\)"
+    ):
+        check_run_file(tmp_path, 3, SynthConfig(size=SIZE))
+    check_run_file(tmp_path, 3, SynthConfig(size=SIZE, meter_albedo_ref=0.0))
+    assert json.loads((tmp_path / RUN_FILE).read_text())["look_revision"] == 7
+    with pytest.raises(SynthmarksError, match="meter_albedo_ref is a skin luminance"):
+        SynthConfig(size=SIZE, meter_albedo_ref=-1.0).validate()
+
+
 def test_flips_and_crops_keep_labels_attached(reference_run):
     from synthmarks.data.crop import apply, crop_matrix, warp
     from synthmarks.data.readers import load_dataset

@@ -98,6 +98,7 @@ class Worker:
         # the face black), then the sample's own exposure error
         meter = float(np.mean(white_radiance(env, rot, _facing_face_normals(scene))))
         exposure = 2.0 ** lk["exposure_ev"] * EXPOSURE_TARGET / max(meter, 1e-4)
+        exposure *= self._albedo_meter(params)
         light = {
             "ibl": 1,
             "hdri": lk["hdri"],
@@ -115,6 +116,29 @@ class Worker:
             sigma = lk["background_blur"] * self.cfg.size / 256
             bg = cv2.GaussianBlur(bg, (0, 0), sigma).astype(np.float32)
         return light, bg
+
+    def _albedo_meter(self, params: dict) -> float:
+        """The exposure a camera's meter takes off for a light face (look revision 8).
+
+        A camera meters the light the face *reflects*, so a pale face is exposed down; metering
+        the light falling on it alone (revisions 2-7) clipped the cheeks and forehead of the
+        lightest baked skins (linear albedo up to 0.6, 0.76 with a lightening tone shift) in
+        6 % of photoreal faces against 0.3-2.7 % in the real sets
+        (``benchmarks/appearance_stats.py``). Darker faces keep their exposure, as photographs
+        keep dark skin dark; half the ratio in stops, as a meter that also reads the scene.
+        ``cfg.meter_albedo_ref`` 0 turns it off (revision 7).
+        """
+        ref = self.cfg.meter_albedo_ref
+        if not ref:
+            return 1.0
+        lk = params["v2"]
+        if lk["skin"] is not None:
+            skins = self.appearance.skins
+            albedo = skins.skins[skins.names.index(lk["skin"])].mean_linear * lk["skin_gain"]
+        else:
+            albedo = np.asarray(params["skin"]["albedo"])
+        lum = float(np.dot(albedo, (0.2126, 0.7152, 0.0722)))
+        return min(1.0, (ref / max(lum, 1e-4)) ** 0.5)
 
     def make(self, params: dict) -> SampleOutput:
         """Render one face from its parameter record (a pure function of ``params``)."""
@@ -271,7 +295,16 @@ _WHERE_KEYS = ("assets",)
 #: occlusion, lips closed, had made every tooth near-black in an open mouth). 6: soft shadows, as
 #: wide as the key light (``key_radius_deg``; every key had been a point casting knife edges).
 #: 7: MakeHuman's brows (cards and painted) registered 2.2 mm higher (``register.BROW_LIFT_CM``).
-LOOK_REVISION = 7
+#: 8: the exposure meter reads the face's albedo, so light skin no longer clips
+#: (``Worker._albedo_meter``; ``meter_albedo_ref=0`` draws revision 7: :func:`drawn_revision`).
+LOOK_REVISION = 8
+
+
+def drawn_revision(cfg: SynthConfig) -> int:
+    """The look revision this code draws with ``cfg``. Revision 8 differs from 7 only by the
+    meter's albedo reading, so with it off the pixels are revision 7's, and a set made by
+    revision 7 (the released default's) resumes and re-renders the same."""
+    return LOOK_REVISION if cfg.meter_albedo_ref > 0 else 7
 
 
 def recorded_revision(record: dict) -> int | None:
@@ -287,13 +320,15 @@ def check_run_file(
     seed: int,
     cfg: SynthConfig,
     note: dict | None = None,
-    look_revision: int | None = LOOK_REVISION,
+    look_revision: int | None = None,
 ) -> None:
     """Refuse a folder whose run record has another seed, config or look revision; else
     (re)write the record (with ``note``, which is not compared). Render and relabel both follow
     this rule, so a folder never holds samples of two settings. ``look_revision``: that of the
-    faces written (relabel passes its source's)."""
+    faces written (relabel passes its source's; None: what this code draws with ``cfg``)."""
     config = {k: v for k, v in cfg.to_json().items() if k not in _WHERE_KEYS}
+    if look_revision is None:
+        look_revision = drawn_revision(cfg)
     revision = None if config.get("look") == "v1" else look_revision
     run = {"seed": int(seed), "config": config, "look_revision": revision}
     path = out_dir / RUN_FILE
@@ -315,6 +350,11 @@ def check_run_file(
                     f"{out_dir} holds faces of an earlier revision of the photoreal look "
                     f"({old['look_revision']}, this code draws {run['look_revision']}); "
                     "render into a new --out folder"
+                    + (
+                        ", or resume with --set meter_albedo_ref=0"
+                        if old["look_revision"] == 7
+                        else ""
+                    )
                 )
         if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
             raise SynthmarksError(

@@ -185,6 +185,12 @@ class SynthConfig:
     #: model trained on it scored worse on Face Synthetics than one with no shadows at all
     #: (docs/experiments.md, "Soft shadows"). (0, 0): the point light. Drawn last.
     key_radius_deg: tuple[float, float] = (0.5, 20.0)
+    #: Linear skin luminance above which an HDRI-lit face is exposed down, by the square root of
+    #: its skin's albedo over this (a camera meters the light a face reflects; look revision 8).
+    #: Revisions 2-7 metered the light falling on the face alone and clipped the palest skins in
+    #: 6 % of photoreal faces against 0.3-2.7 % of real ones (docs/synth.md, "Exposure"). 0: off,
+    #: revision 7's exposure, pixel for pixel (the released default's sets).
+    meter_albedo_ref: float = 0.35
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> SynthConfig:
@@ -221,6 +227,10 @@ class SynthConfig:
             raise SynthmarksError(
                 "key_radius_deg must be 0 < min <= max <= 45 degrees, or (0, 0) for a point "
                 f"light, not {self.key_radius_deg}"
+            )
+        if not (isinstance(self.meter_albedo_ref, int | float) and 0 <= self.meter_albedo_ref <= 1):
+            raise SynthmarksError(
+                f"meter_albedo_ref is a skin luminance: 0 (off) to 1, not {self.meter_albedo_ref!r}"
             )
         if self.camera_distance_cm is not None:
             near, far = self.camera_distance_cm
@@ -259,6 +269,7 @@ class SynthConfig:
         kw.setdefault("camera_distance_cm", None)  # made when the focal length was drawn
         kw.setdefault("p_parted_lips", 0.0)  # made before lips were parted on top
         kw.setdefault("key_radius_deg", (0.0, 0.0))  # made when every key light was a point
+        kw.setdefault("meter_albedo_ref", 0.0)  # made when the meter read the light alone
         for key in ("face_scale", "camera_distance_cm", "key_radius_deg"):
             if kw.get(key) is not None:
                 kw[key] = tuple(kw[key])
