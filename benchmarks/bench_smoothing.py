@@ -24,6 +24,9 @@ from synthmarks.infer.smooth import OneEuroConfig, OneEuroFilter, jitter
 from synthmarks.infer.video import noisy_frames
 from synthmarks.landmarks import bounding_box
 
+#: Fewest frames that leave both measures something after their warm-up frames.
+MIN_FRAMES = 18
+
 
 def track(frames: list[np.ndarray], box: np.ndarray, lm: Landmarker) -> np.ndarray:
     """Raw points of a face followed frame to frame (each crop from the last points)."""
@@ -45,6 +48,8 @@ def main() -> None:
     ap.add_argument("--image", type=Path)
     ap.add_argument("--frames", type=int, default=90)
     args = ap.parse_args()
+    if args.frames < MIN_FRAMES:  # the lag skips 5 of frames // 3, the jitter 10 of frames
+        ap.error(f"--frames must be at least {MIN_FRAMES}, not {args.frames}")
     image = read_image(args.image or default_image())
     det = FaceDetector()
     box = det.detect(image)[0].landmark_box()
