@@ -14,8 +14,9 @@ would show. Greyscale photographs are left out of the colour columns.
     python benchmarks/appearance_stats.py data/synth/check3dmm_seed11 --look v2
 
 ``--look`` keeps one look of a generator folder (its ``_meta.json``); ``--frontal`` keeps faces
-whose nose tip sits within that many inter-ocular distances of the eyes' midpoint, so sets of
-different poses compare the same part of a face.
+whose nose tip sits within that many eye distances of the eyes' midpoint along the eye line
+(:func:`synthmarks.landmarks.nose_turn`), so sets of different poses compare the same part of a
+face.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import cv2
 import numpy as np
 
 from synthmarks.data.readers import load_dataset
+from synthmarks.landmarks import nose_turn
 
 #: Cheeks and nose, from the jaw to the mouth corners and up to the lower eyelids.
 SKIN_POLYGON = [1, 2, 3, 4, 48, 54, 12, 13, 14, 15, 45, 46, 47, 42, 39, 40, 41, 36]
@@ -62,13 +64,6 @@ def face_stats(image_bgr: np.ndarray, points: np.ndarray) -> tuple[float, ...] |
     )
 
 
-def frontal(points: np.ndarray, limit: float) -> bool:
-    """Nose tip within ``limit`` inter-ocular distances of the eyes' midpoint, horizontally."""
-    left, right = points[36:42].mean(0), points[42:48].mean(0)
-    iod = max(float(np.linalg.norm(right - left)), 1.0)
-    return abs(points[30, 0] - (left[0] + right[0]) / 2) / iod <= limit
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="+", help="labelled folders (any format eval reads)")
@@ -88,7 +83,7 @@ def main() -> None:
             if args.look and _look(s.image_path) != args.look:
                 continue
             points = s.points[:68]
-            if args.frontal is not None and not frontal(points, args.frontal):
+            if args.frontal is not None and nose_turn(points) > args.frontal:
                 continue
             stats = face_stats(cv2.imread(str(s.image_path)), points)
             if stats is not None:

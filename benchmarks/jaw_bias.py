@@ -28,19 +28,10 @@ import numpy as np
 from synthmarks.data.readers import load_dataset
 from synthmarks.eval import metrics
 from synthmarks.eval.evaluate import load_predictor, run_model
-from synthmarks.landmarks import NUM_POINTS, bounding_box
+from synthmarks.landmarks import NUM_POINTS, bounding_box, nose_turn
 
 JAW = range(0, 17)
 INNER = list(range(17, NUM_POINTS))
-
-
-def frontal(gts: np.ndarray, limit: float) -> np.ndarray:
-    """Faces whose nose tip sits within ``limit`` eye distances of the eyes' midpoint."""
-    left, right = gts[:, 36:42].mean(1), gts[:, 42:48].mean(1)
-    eye = right - left
-    dist = np.linalg.norm(eye, axis=1)
-    along = ((gts[:, 30] - (left + right) / 2) * eye).sum(1) / dist**2
-    return np.abs(along) < limit
 
 
 def outward(points: np.ndarray) -> np.ndarray:
@@ -132,7 +123,7 @@ def main() -> None:
         return
     samples = load_dataset(args.data, None, None)
     gts = np.stack([s.points[:NUM_POINTS] for s in samples]).astype(np.float64)
-    keep = frontal(gts, args.frontal)
+    keep = nose_turn(gts) < args.frontal
     if args.labels:
         row = label_offsets(gts[keep])
         what = "ICT neutral minus the set's mean frontal shape"

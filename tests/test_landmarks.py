@@ -85,3 +85,19 @@ def test_the_regions_split_the_68_points_once_each():
     points = [i for r in L.REGIONS.values() for i in r]
     assert sorted(points) == list(range(68))
     assert list(L.REGIONS) == ["jaw", "brows", "nose", "eyes", "mouth"]
+
+
+def test_nose_turn_is_the_yaw_cue_roll_leaves_alone():
+    """0 for a nose tip midway between the eyes, the offset along the eye line in eye distances
+    otherwise, the same whichever way the face is rolled, for one face or a batch."""
+    from synthmarks.landmarks import nose_turn
+
+    face = np.zeros((68, 2))
+    face[36:42] = (-1.0, 0.0)
+    face[42:48] = (1.0, 0.0)
+    face[30] = (0.0, 1.0)
+    assert nose_turn(face) == pytest.approx(0.0)
+    face[30] = (0.6, 1.0)  # 0.3 eye distances towards one eye
+    a = np.deg2rad(70)
+    rolled = face @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    assert nose_turn(np.stack([face, rolled])) == pytest.approx([0.3, 0.3])

@@ -123,7 +123,7 @@ class Worker:
         A camera meters the light the face *reflects*, so a pale face is exposed down; metering
         the light falling on it alone (revisions 2-7) clipped the cheeks and forehead of the
         lightest baked skins (linear albedo up to 0.6, 0.76 with a lightening tone shift) in
-        6 % of photoreal faces against 0.3-2.7 % in the real sets
+        6 % of photoreal faces against 0.3-1.5 % in the real sets
         (``benchmarks/appearance_stats.py``). Darker faces keep their exposure, as photographs
         keep dark skin dark; half the ratio in stops, as a meter that also reads the scene.
         ``cfg.meter_albedo_ref`` 0 turns it off (revision 7).

@@ -188,7 +188,7 @@ class SynthConfig:
     #: Linear skin luminance above which an HDRI-lit face is exposed down, by the square root of
     #: its skin's albedo over this (a camera meters the light a face reflects; look revision 8).
     #: Revisions 2-7 metered the light falling on the face alone and clipped the palest skins in
-    #: 6 % of photoreal faces against 0.3-2.7 % of real ones (docs/synth.md, "Exposure"). 0: off,
+    #: 6 % of photoreal faces against 0.3-1.5 % of real ones (docs/synth.md, "Exposure"). 0: off,
     #: revision 7's exposure, pixel for pixel (the released default's sets).
     meter_albedo_ref: float = 0.35
     extra: dict[str, Any] = field(default_factory=dict)
