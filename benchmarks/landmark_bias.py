@@ -34,6 +34,7 @@ from synthmarks.data.sample import Sample
 from synthmarks.eval import metrics
 from synthmarks.eval.evaluate import DEFAULT_JAW, load_predictor, run_model
 from synthmarks.landmarks import NUM_POINTS, REGIONS, bounding_box, flip_permutation
+from synthmarks.synth.labels import space_evenly
 
 
 def offsets(pred: np.ndarray, gts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,16 +58,11 @@ def jaw_fractions(pts: np.ndarray) -> np.ndarray:
 def even_jaw(pts: np.ndarray) -> np.ndarray:
     """Each jaw half (0-8, 8-16) moved to equal arc length along its own polyline.
 
-    What a model would predict under an evenly spaced jaw definition, read off its own curve:
-    the error it saves bounds what re-defining the generator's jaw points could buy.
+    What a model would predict under an evenly spaced jaw definition (the generator's
+    ``outline_jaw="even"``), read off its own curve: the error it saves bounds what re-defining
+    the generator's jaw points could buy.
     """
-    out = pts.copy()
-    for lo, hi in ((0, 9), (8, 17)):
-        half = pts[lo:hi]
-        s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(half, axis=0), axis=1))])
-        t = np.linspace(0.0, s[-1], len(half))
-        out[lo:hi] = np.stack([np.interp(t, s, half[:, k]) for k in range(2)], 1)
-    return out
+    return space_evenly(pts)[0]
 
 
 #: near-frontal: the nose tip within this many inter-ocular distances of the eyes' midpoint

@@ -127,7 +127,7 @@ def test_the_key_light_has_a_width_drawn_last():
     "field, default, before",
     [
         ("xray_jaw", "3dmm", "mesh"),
-        ("outline_jaw", "silhouette", "lines"),
+        ("outline_jaw", "even", "lines"),
         ("lip_points", "aligned", "mesh"),
     ],
 )

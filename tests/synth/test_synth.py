@@ -187,16 +187,17 @@ def test_projection_follows_opencv_pixel_centres():
     ctx.release()
 
 
-def test_landmark_vertices_project_where_they_are_rendered(worker):
+@pytest.mark.parametrize("lids", ["mesh", "even"])
+def test_landmark_vertices_project_where_they_are_rendered(worker, lids):
     """Visible landmarks sit on the rendered surface (depth buffer) and on the right parts (seg)."""
     from synthmarks.synth import labels
     from synthmarks.synth.scene import build_scene
 
-    p = frontal_params(worker)
+    p = frontal_params(worker, lid_points=lids)
     assert p["lip_points"] == "aligned", "the labels under test are the default's"
     scene = build_scene(worker.static, p, SIZE)
     res = worker.renderer.render(scene, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
-    pts, pos3 = labels.label(scene, p, worker.jaw, worker.brow_t, None, worker.lips)
+    pts, pos3 = labels.label(scene, p, worker.jaw, worker.brow_t, None, worker.lips, worker.lids)
     vis = labels.visibility(scene, pts, pos3, res.depth_hi, res.supersample)
     assert vis[:68].all(), f"frontal face with hidden points: {np.flatnonzero(~vis)}"
     cam = scene.camera
@@ -271,6 +272,39 @@ def test_aligned_lip_points_stand_under_the_cupids_bow_peaks(worker):
     assert aligned[65, 0] > aligned[66, 0] > aligned[67, 0], "lower inner lip right to left"
 
 
+def test_even_lid_points_split_each_lid_in_thirds(worker):
+    """ICT's lid vertices crowd the outer corners (point 37 a fifth of the way from corner 36 to
+    39, seen from the front; the references 0.26-0.30): ``even`` puts each lid's two points at a
+    third and two thirds of its margin's length in the image and moves nothing else."""
+    from synthmarks.synth import labels
+    from synthmarks.synth.scene import build_scene
+
+    p = frontal_params(worker)
+    p["identity"] = [0.0] * len(p["identity"])
+    even = worker.make({**p, "lid_points": "even"}).points[:68].astype(np.float64)
+    mesh = worker.make({**p, "lid_points": "mesh"}).points[:68].astype(np.float64)
+    lid = [37, 38, 40, 41, 43, 44, 46, 47]
+    others = [i for i in range(68) if i not in lid]
+    np.testing.assert_allclose(even[others], mesh[others], atol=1e-6)
+
+    def along(pts: np.ndarray, outer: int, inner: int, point: int) -> float:
+        axis = pts[inner] - pts[outer]
+        return float((pts[point] - pts[outer]) @ axis / (axis @ axis))
+
+    for outer, inner, near_outer in ((36, 39, (37, 41)), (45, 42, (44, 46))):
+        for j in near_outer:
+            assert along(mesh, outer, inner, j) < 0.26, f"{j}: ICT's vertex by the corner"
+            assert 0.28 < along(even, outer, inner, j) < 0.36, f"{j}: a third of the way"
+    # a third and two thirds along each lid's margin as the image shows it
+    sc = build_scene(worker.static, {**p, "lid_points": "even"}, SIZE)
+    for chain, path in zip(labels.LID_CHAINS, worker.lids.paths, strict=True):
+        v2 = sc.camera.project(sc.head_pos_cam[path].astype(np.float64))
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(v2, axis=0), axis=1))])
+        for point, third in zip(chain[1:3], (1 / 3, 2 / 3), strict=True):
+            k = int(np.argmin(np.linalg.norm(v2 - even[point], axis=1)))
+            assert abs(arc[k] / arc[-1] - third) < 0.08, f"{point} off its third"
+
+
 def test_outline_jaw_follows_the_silhouette(worker):
     from synthmarks.synth import labels
     from synthmarks.synth.scene import build_scene
@@ -279,12 +313,12 @@ def test_outline_jaw_follows_the_silhouette(worker):
     sc = build_scene(worker.static, front, SIZE)
     res = worker.renderer.render(sc, front, {"sky": [0.5] * 3, "ground": [0.3] * 3})
     x = labels.project(sc)
-    o, _ = labels.outline_jaw(sc, worker.jaw, x, silhouette=False)
+    o, _ = labels.outline_jaw(sc, worker.jaw, x, "lines")
     assert np.abs(o[:17] - x[:17]).max() < 1.5, "lines, frontal: the outline is ICT's jaw"
 
     # silhouette: a frontal face's lower jaw lies on its lower edge, below ICT's vertices on the
     # front of the chin (300-W's chin), and the cheek's points up to the ear stay where they are
-    o, pos3 = labels.outline_jaw(sc, worker.jaw, x)
+    o, pos3 = labels.outline_jaw(sc, worker.jaw, x, "silhouette")
     io = np.linalg.norm(x[36:42].mean(0) - x[42:48].mean(0))
     cheek = [*range(0, 4), *range(13, 17)]
     assert np.abs(o[cheek] - x[cheek]).max() < 1.5
@@ -294,6 +328,16 @@ def test_outline_jaw_follows_the_silhouette(worker):
     assert (moved >= 0).all() and moved.mean() > 0.03 * io, "the jaw's edge is outside"
     assert labels.visibility(sc, o, pos3, res.depth_hi, 1)[:17].all(), "on the visible surface"
 
+    # even: the same outline, its points spread evenly between the ear, the chin and the ear
+    e, pos3 = labels.outline_jaw(sc, worker.jaw, x, "even")
+    np.testing.assert_array_equal(e[[0, 8, 16]], o[[0, 8, 16]])
+    np.testing.assert_array_equal(e[17:], o[17:])
+    for half in (e[0:9], e[8:17]):
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(half, axis=0), axis=1))])
+        np.testing.assert_allclose(arc / arc[-1], np.linspace(0, 1, 9), atol=0.01)
+    assert np.linalg.norm(e[4] - o[4]) > 1.0, "ICT's point 4, marched, crowds the chin"
+    assert labels.visibility(sc, e, pos3, res.depth_hi, 1)[:17].all(), "on the visible surface"
+
     turned = frontal_params(worker, yaw=60.0)
     sc = build_scene(worker.static, turned, SIZE)
     res = worker.renderer.render(sc, turned, {"sky": [0.5] * 3, "ground": [0.3] * 3})
@@ -301,8 +345,8 @@ def test_outline_jaw_follows_the_silhouette(worker):
     vis_x = labels.visibility(sc, x, sc.landmarks_cam, res.depth_hi, 1)
     far = [j for j in range(17) if not vis_x[j]]
     assert far, "a 60 degree yaw hides part of the true jaw line"
-    for silhouette in (True, False):
-        o, pos3 = labels.outline_jaw(sc, worker.jaw, x, silhouette)
+    for definition in ("silhouette", "even", "lines"):
+        o, pos3 = labels.outline_jaw(sc, worker.jaw, x, definition)
         vis_o = labels.visibility(sc, o, pos3, res.depth_hi, 1)
         assert vis_o[far].all(), "outline jaw points are visible"
         assert np.abs(o[far] - x[far]).max() > 2.0
@@ -492,7 +536,8 @@ def test_resume_refuses_another_config(reference_run, face_model):
     from synthmarks.synth.generate import generate
     from synthmarks.synth.sampling import SynthConfig
 
-    with pytest.raises(SynthmarksError, match="another seed or config"):
+    # the one line names what differs, so the user knows which setting resumes the folder
+    with pytest.raises(SynthmarksError, match="another seed or config .*seed=5 here, not 6"):
         generate(
             reference_run,
             5,
@@ -622,6 +667,16 @@ def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path,
     for i in range(5):
         name = f"{i:06d}_ldmks.txt"
         assert (back / name).read_text() == (reference_run / name).read_text()
+    # another outline definition (the reference has the default, even) under x-ray labels moves
+    # meta.json's outline alone: counted as moved
+    other = tmp_path / "silhouette"
+    r = relabel(
+        reference_run, other, "xray", str(face_model), False, "edge", outline_jaw="silhouette"
+    )
+    assert r["moved"] == 5
+    for i in range(5):
+        name = f"{i:06d}_ldmks.txt"
+        assert (other / name).read_text() == (reference_run / name).read_text()
 
 
 def test_relabel_rejects_a_folder_that_is_not_a_synth_run(tmp_path):

@@ -10,6 +10,7 @@ from synthmarks.config import add_set_argument
 from synthmarks.synth.sampling import (
     BROW_CONVENTIONS,
     JAW_CONVENTIONS,
+    LID_POINTS,
     LIP_POINTS,
     OUTLINE_JAWS,
     XRAY_JAWS,
@@ -95,12 +96,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "vertices, 3-5 mm further out (sets made before)",
     )
     p.add_argument(
+        "--lid-points",
+        choices=LID_POINTS,
+        default="mesh",
+        help="mesh (default): the eyelid points 37/38, 40/41, 43/44, 46/47 on ICT's landmark "
+        "vertices, which crowd each lid's outer corner; even: at thirds of each lid in the "
+        "image, as the 68-point mark-up spreads them",
+    )
+    p.add_argument(
         "--outline-jaw",
         choices=OUTLINE_JAWS,
-        default="silhouette",
-        help="silhouette (default): the outline jaw's points 4-12 on the jaw's lower edge as "
-        "seen, where 300-W's annotators draw a frontal chin; lines: marching sideways only, "
-        "which leaves them on ICT's vertices on the front of the chin (sets made before)",
+        default="even",
+        help="even (default): the outline jaw's points 4-12 on the jaw's lower edge as seen, "
+        "where 300-W's annotators draw a frontal chin, and every point spaced evenly along the "
+        "outline, as the 68-point mark-up spaces them; silhouette: the same edge, the points "
+        "where ICT's vertices march to (sets made before); lines: marching sideways only, "
+        "which leaves them on ICT's vertices on the front of the chin (sets made before that)",
     )
     p.add_argument(
         "--relabel",
@@ -161,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
             xray_jaw=args.xray_jaw,
             lip_points=args.lip_points,
             outline_jaw=args.outline_jaw,
+            lid_points=args.lid_points,
             backgrounds=args.backgrounds,
             assets=args.assets,
         ).with_overrides(args.overrides)
@@ -179,6 +191,7 @@ def run(args: argparse.Namespace) -> int:
             xray_jaw=args.xray_jaw,
             lip_points=args.lip_points,
             outline_jaw=args.outline_jaw,
+            lid_points=args.lid_points,
             count=args.count,
             assets=args.assets,
         )

@@ -55,7 +55,7 @@ class Worker:
     def __init__(self, cfg: SynthConfig, face_model: str | None = None):
         from synthmarks.synth.backgrounds import BackgroundBank
         from synthmarks.synth.facemodel import load_face_model
-        from synthmarks.synth.labels import JawLines, LipColumns, brow_line_t
+        from synthmarks.synth.labels import JawLines, LidLines, LipColumns, brow_line_t
         from synthmarks.synth.render import Renderer
         from synthmarks.synth.scene import HeadStatic
 
@@ -76,6 +76,7 @@ class Worker:
         self.jaw = JawLines(self.model)
         self.brow_t = brow_line_t(self.model)
         self.lips = LipColumns(self.model)
+        self.lids = LidLines(self.model)
 
     def params(self, seed: int, index: int) -> dict:
         return sample_params(
@@ -173,7 +174,9 @@ class Worker:
         image = res.rgba[..., :3] * alpha + bg * (1 - alpha)
 
         brows = self.appearance.brows if self.appearance is not None else None
-        points, pos3 = labels.label(scene, params, self.jaw, self.brow_t, brows, self.lips)
+        points, pos3 = labels.label(
+            scene, params, self.jaw, self.brow_t, brows, self.lips, self.lids
+        )
         seg = res.seg.copy()
         occ = None
         n_occ = params["occluders"]["count"]
@@ -195,6 +198,7 @@ class Worker:
             "jaws": labels.both_jaws(scene, self.jaw, params),
             "brow_convention": params["brow_convention"],
             "lip_points": params["lip_points"],
+            "lid_points": params["lid_points"],
             "outline_jaw": params["outline_jaw"],
             "camera": scene.camera.to_json(),
             "assets": _assets_used(params),
@@ -315,6 +319,16 @@ def recorded_revision(record: dict) -> int | None:
     return record.get("look_revision", 1)
 
 
+def _differences(old: dict, new: dict) -> str:
+    """What a recorded run has that a new one would not, as ``name=recorded`` (the first few):
+    the one-line error then says which flag or --set resumes it."""
+    pairs = [("seed", old.get("seed"), new.get("seed"))]
+    oc, nc = old.get("config") or {}, new.get("config") or {}
+    pairs += [(k, oc.get(k), nc.get(k)) for k in sorted(set(oc) | set(nc))]
+    diff = [f"{k}={a!r} here, not {b!r}" for k, a, b in pairs if a != b]
+    return "; ".join(diff[:3]) + (f" and {len(diff) - 3} more" if len(diff) > 3 else "")
+
+
 def check_run_file(
     out_dir: Path,
     seed: int,
@@ -356,10 +370,12 @@ def check_run_file(
                         else ""
                     )
                 )
-        if old is not None and {k: old.get(k) for k in run} != json.loads(json.dumps(run)):
+        new = json.loads(json.dumps(run))
+        if old is not None and {k: old.get(k) for k in run} != new:
             raise SynthmarksError(
-                f"{out_dir} holds a run with another seed or config ({RUN_FILE}); "
-                "use a new --out folder or the same settings to resume it"
+                f"{out_dir} holds a run with another seed or config ({RUN_FILE}: "
+                f"{_differences(old, new)}); use a new --out folder or the same settings to "
+                "resume it"
             )
     write_json(path, {**run, **(note or {}), "version": __version__})
 

@@ -5,11 +5,13 @@
 hidden or not. ``outline`` follows 300-W's human annotators: each jaw point slides to the visible
 face outline (landmark marching), so far-side jaw points sit on the cheek's silhouette.
 docs/experiments.md measures the two on AFLW2000-3D (x-ray is 0.33 points better).
-``outline_jaw`` says where the outline runs: ``silhouette`` (the default) also takes points 4-12
-out across the jaw to its lower edge as the camera sees it, short of the neck, where 300-W's
-annotators draw the chin and jaw; ``lines`` marches along horizontal lines towards the midline
-only, which leaves a frontal face's lower jaw on ICT's vertices on the front of the chin, 0.5-1
-cm higher (sets made before).
+``outline_jaw`` says where the outline runs: ``silhouette`` also takes points 4-12 out across
+the jaw to its lower edge as the camera sees it, short of the neck, where 300-W's annotators draw
+the chin and jaw; ``even`` (the default) is that outline with points 1-7 and 9-15 spaced evenly
+along it between 0, 8 and 16, as the 68-point mark-up spaces them (ICT's fixed vertices, marched
+to the edge, crowd points 4-5 and 11-12 towards the chin); ``lines`` marches along horizontal
+lines towards the midline only, which leaves a frontal face's lower jaw on ICT's vertices on the
+front of the chin, 0.5-1 cm higher (sets made before).
 Where an x-ray jaw point lies in depth is a definition no photograph shows. ``xray_jaw`` says
 which: ``3dmm`` (the default since it was measured) puts the 17 points where 3-D morphable models
 do, as AFLW2000-3D's labels put them (:data:`XRAY_JAW_3DMM_CM`); ``mesh``, ICT-FaceKit's own jaw
@@ -26,6 +28,9 @@ lip lines: ``aligned`` (the default), on the vertical lines through the cupid's 
 where the 68-point mark-up puts them (AFW's labels within 0.012 inter-ocular distances,
 AFLW2000-3D's and Face Synthetics' within 0.045, either side); ``mesh``, on ICT-FaceKit's
 landmark vertices, 0.044-0.056 further out (``benchmarks/label_geometry.py``).
+The lid points (37/38, 40/41, 43/44, 46/47): ``even``, at thirds of each lid in the image, as
+the mark-up spreads them; ``mesh``, on ICT's vertices, which crowd the outer corner
+(:class:`LidLines`).
 Visibility compares each point's depth with the rendered depth buffer and drops points under 2-D
 occluders.
 """
@@ -183,6 +188,31 @@ class JawLines:
         return np.concatenate([out, np.zeros((17, 1))], 1), strips
 
 
+def face_graph(model: FaceModel):
+    """The face's mesh edges on the neutral head as a sparse graph weighted by length (cm)."""
+    import scipy.sparse as sp
+
+    v = model.neutral.astype(np.float64)
+    a, b = PARTS["face"]
+    tri = model.render_pos_index[model.triangles]
+    tri = tri[((tri >= a) & (tri < b)).all(1)]
+    e = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
+    w = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
+    graph = sp.coo_matrix((w, (e[:, 0], e[:, 1])), shape=(len(v), len(v))).tocsr()
+    return graph.maximum(graph.T)
+
+
+def surface_path(graph, start: int, end: int) -> list[int]:
+    """The vertices of the shortest path over the face's edges from ``start`` to ``end``."""
+    from scipy.sparse.csgraph import dijkstra
+
+    _, pred = dijkstra(graph, indices=start, return_predecessors=True)
+    path = [end]
+    while path[-1] != start:
+        path.append(int(pred[path[-1]]))
+    return path[::-1]
+
+
 #: (point, the lip-line landmark it slides towards, the cupid's bow peak whose vertical it takes)
 LIP_COLUMNS = ((61, 62, 50), (63, 62, 52), (67, 66, 50), (65, 66, 52), (58, 57, 50), (56, 57, 52))
 
@@ -195,33 +225,21 @@ class LipColumns:
     fixed point of the surface, so it follows identity and expression as the vertices do."""
 
     def __init__(self, model: FaceModel):
-        import scipy.sparse as sp
-        from scipy.sparse.csgraph import dijkstra
-
         v = model.neutral.astype(np.float64)
-        a, b = PARTS["face"]
-        tri = model.render_pos_index[model.triangles]
-        tri = tri[((tri >= a) & (tri < b)).all(1)]
-        e = np.concatenate([tri[:, [0, 1]], tri[:, [1, 2]], tri[:, [2, 0]]])
-        w = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1)
-        graph = sp.coo_matrix((w, (e[:, 0], e[:, 1])), shape=(len(v), len(v))).tocsr()
-        graph = graph.maximum(graph.T)
+        graph = face_graph(model)
         lm = model.landmarks
         self.points = np.array([c[0] for c in LIP_COLUMNS])
         self.pairs = np.zeros((len(LIP_COLUMNS), 2), np.int64)
         self.t = np.zeros(len(LIP_COLUMNS))
         for k, (point, towards, peak) in enumerate(LIP_COLUMNS):
-            _, pred = dijkstra(graph, indices=lm[point], return_predecessors=True)
-            path = [lm[towards]]
-            while path[-1] != lm[point]:
-                path.append(pred[path[-1]])
-            x = np.abs(v[path[::-1], 0])  # distance from the midline, point first
+            path = surface_path(graph, lm[point], lm[towards])
+            x = np.abs(v[path, 0])  # distance from the midline, point first
             target = abs(v[lm[peak], 0])
             self.pairs[k] = lm[point]
             if x[0] <= target:  # already at or inside the peak's vertical
                 continue
             j = int(np.argmax(x <= target))  # first path vertex at or inside it
-            p0, p1 = path[::-1][j - 1], path[::-1][j]
+            p0, p1 = path[j - 1], path[j]
             self.pairs[k] = p0, p1
             self.t[k] = (x[j - 1] - target) / (x[j - 1] - x[j])
 
@@ -229,6 +247,55 @@ class LipColumns:
         """(6, 3) the points on a head given its position vertices (any frame)."""
         v = vertices[self.pairs].astype(np.float64)
         return (1 - self.t)[:, None] * v[:, 0] + self.t[:, None] * v[:, 1]
+
+
+#: Each eyelid from corner to corner through its two landmarks (the points to space between)
+LID_CHAINS = ((36, 37, 38, 39), (39, 40, 41, 36), (42, 43, 44, 45), (45, 46, 47, 42))
+
+
+class LidLines:
+    """The ``even`` lid points: each lid's margin on the mesh (the shortest paths over the
+    face's edges from corner to landmark to landmark to corner, which run along the lid's rim),
+    on which :func:`space_lids` puts the two points at thirds of its length in the image.
+
+    The 68-point mark-up spreads each lid's two points over it; ICT-FaceKit's vertices sit near
+    the outer corner: seen from the front, point 37 lies 0.21 of the way from corner 36 to 39
+    and 41 0.24, where the labels of AFW and the 26 pictures put them at 0.29-0.31 and
+    AFLW2000-3D's and Face Synthetics' further in too (``benchmarks/label_geometry.py``); thirds
+    of the lid in a frontal image put them at 0.31 and 0.32."""
+
+    def __init__(self, model: FaceModel):
+        graph = face_graph(model)
+        lm = model.landmarks
+        self.paths: list[np.ndarray] = []
+        for chain in LID_CHAINS:
+            path = [int(lm[chain[0]])]
+            for a, b in zip(chain[:-1], chain[1:], strict=True):
+                path += surface_path(graph, int(lm[a]), int(lm[b]))[1:]
+            self.paths.append(np.array(path))
+
+
+def space_lids(
+    scene: Scene, lids: LidLines, points: np.ndarray, pos3: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Move each lid's two points to a third and two thirds of the lid's length in the image,
+    along its margin (:class:`LidLines`); a point's 3-D position is blended from the margin's
+    two vertices with the same weight. The corners stay."""
+    pts, p3 = points.copy(), pos3.copy()
+    for chain, path in zip(LID_CHAINS, lids.paths, strict=True):
+        v3 = scene.head_pos_cam[path].astype(np.float64)
+        v2 = scene.camera.project(v3)
+        seg = np.linalg.norm(np.diff(v2, axis=0), axis=1)
+        arc = np.concatenate([[0.0], np.cumsum(seg)])
+        if arc[-1] < 1e-6:
+            continue  # a lid seen end on: nothing to space
+        target = arc[-1] * np.array([1.0, 2.0]) / 3.0
+        k = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(seg) - 1)
+        w = ((target - arc[k]) / np.maximum(seg[k], 1e-12))[:, None]
+        idx = list(chain[1:3])
+        pts[idx] = (1 - w) * v2[k] + w * v2[k + 1]
+        p3[idx] = (1 - w) * v3[k] + w * v3[k + 1]
+    return pts, p3
 
 
 def align_lips(
@@ -297,16 +364,18 @@ def label(
     brow_t: np.ndarray,
     photoreal_brows=None,
     lips: LipColumns | None = None,
+    lids: LidLines | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The 70 points of a scene under its sample's jaw, brow and lip conventions, on the face's
     surface, and their 3-D camera-space positions: the one labelling step of rendering and of
     re-labelling. Visibility and the occluders' placement are decided on these; the labels
     written are :func:`xray_jaw` of them, which moves an x-ray jaw to the 3-D model's depth.
-    ``lips`` is needed for samples whose ``lip_points`` are ``aligned``."""
+    ``lips`` is needed for samples whose ``lip_points`` are ``aligned``, ``lids`` for those
+    whose ``lid_points`` are ``even``."""
     points = project(scene)
     pos3 = scene.landmarks_cam
     if params["jaw_convention"] == "outline":
-        points, pos3 = outline_jaw(scene, jaw, points, silhouette_outline(params))
+        points, pos3 = outline_jaw(scene, jaw, points, outline_definition(params))
     if params.get("brow_convention", "edge") == "centre":  # sets made before brows had one
         offsets = brow_centre_offsets(params, brow_t, photoreal_brows)
         points, pos3 = centre_brows(scene, offsets, points, pos3)
@@ -314,6 +383,10 @@ def label(
         if lips is None:
             raise ValueError("label(): aligned lip points need the LipColumns")
         points, pos3 = align_lips(scene, lips, points, pos3)
+    if params.get("lid_points", "mesh") == "even":  # sets made before: ICT's vertices
+        if lids is None:
+            raise ValueError("label(): even lid points need the LidLines")
+        points, pos3 = space_lids(scene, lids, points, pos3)
     return points, pos3
 
 
@@ -321,7 +394,7 @@ def both_jaws(scene: Scene, lines: JawLines, params: dict) -> dict[str, list[lis
     """The 17 jaw points under each convention (meta.json's ``jaws``), whatever the sample's own:
     one network learns the x-ray and the outline jaw from the same pixels."""
     vertices = project(scene)
-    outline, _ = outline_jaw(scene, lines, vertices, silhouette_outline(params))
+    outline, _ = outline_jaw(scene, lines, vertices, outline_definition(params))
     xray = xray_jaw(scene, {**params, "jaw_convention": "xray"}, vertices)
     return {
         name: [[round(float(x), 3), round(float(y), 3)] for x, y in pts[:17]]
@@ -329,9 +402,9 @@ def both_jaws(scene: Scene, lines: JawLines, params: dict) -> dict[str, list[lis
     }
 
 
-def silhouette_outline(params: dict) -> bool:
-    """Whether a sample's outline jaw is the ``silhouette`` (sets made before: ``lines``)."""
-    return params.get("outline_jaw", "lines") == "silhouette"
+def outline_definition(params: dict) -> str:
+    """A sample's outline jaw definition (sets made before the chin had one: ``lines``)."""
+    return params.get("outline_jaw", "lines")
 
 
 def xray_jaw(scene: Scene, params: dict, points: np.ndarray) -> np.ndarray:
@@ -359,15 +432,17 @@ def project(scene: Scene) -> np.ndarray:
 
 
 def outline_jaw(
-    scene: Scene, lines: JawLines, points: np.ndarray, silhouette: bool = True
+    scene: Scene, lines: JawLines, points: np.ndarray, definition: str = "even"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move the jaw points onto the visible outline; returns new points and their 3-D positions.
 
     Each point first marches along its horizontal line to the vertex furthest out in the image
-    (the far side of a turned face: the cheek's outline). Under ``silhouette`` (the default
-    definition) a lower-jaw point that stayed on its own vertex then marches across the jaw line
-    in the image to the furthest point of its strip of the jaw the camera faces; under ``lines``
-    (sets made before) a frontal face's lower jaw and chin stay on ICT's vertices."""
+    (the far side of a turned face: the cheek's outline). Under ``silhouette`` and ``even`` a
+    lower-jaw point that stayed on its own vertex then marches across the jaw line in the image
+    to the furthest point of its strip of the jaw the camera faces; under ``lines`` (sets made
+    before) a frontal face's lower jaw and chin stay on ICT's vertices. ``even`` then spaces
+    the points along that outline (:func:`space_evenly`)."""
+    silhouette = definition in ("silhouette", "even")
     pts = points.copy()
     pos3 = scene.landmarks_cam.copy()
     for j, cand in enumerate(lines.lines):
@@ -386,7 +461,34 @@ def outline_jaw(
                 k = _furthest_out(scene, j, lines.across[j], c3, points[j], facing)
                 if k is not None:
                     pts[j], pos3[j] = scene.camera.project(c3[k : k + 1])[0], c3[k]
+    if definition == "even":
+        pts, pos3 = space_evenly(pts, pos3)
     return pts, pos3
+
+
+def space_evenly(points: np.ndarray, *carried: np.ndarray) -> list[np.ndarray]:
+    """Jaw points 1-7 and 9-15 of ``points`` moved to equal arc length along the image polyline
+    of each half of the jaw (0-8, 8-16), which keeps its ends; each array in ``carried`` (the
+    points' 3-D positions, for the depth test of :func:`visibility`) is blended from the same
+    two neighbours with the same weights. Returns the moved copies, ``points`` first.
+
+    The 68-point mark-up spaces the contour's points evenly between the ear and the chin: the
+    labels of AFW, AFLW2000-3D and Face Synthetics put points 1-7 within 0.01 of k/16 of the
+    jaw's length; ICT's vertices marched to the jaw's edge put points 4 and 5 at 0.27 and 0.34
+    (``benchmarks/landmark_bias.py``)."""
+    arrays = [points, *carried]
+    out = [a.copy() for a in arrays]
+    for lo, hi in ((0, 9), (8, 17)):
+        seg = np.linalg.norm(np.diff(points[lo:hi], axis=0), axis=1)
+        arc = np.concatenate([[0.0], np.cumsum(seg)])
+        if arc[-1] < 1e-6:
+            continue  # a jaw half seen end on: nothing to space
+        target = np.linspace(0.0, arc[-1], hi - lo)[1:-1]
+        k = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(seg) - 1)
+        w = ((target - arc[k]) / np.maximum(seg[k], 1e-12))[:, None]
+        for a, o in zip(arrays, out, strict=True):
+            o[lo + 1 : hi - 1] = (1 - w) * a[lo + k] + w * a[lo + k + 1]
+    return out
 
 
 def _furthest_out(

@@ -51,11 +51,12 @@ def relabel(
     count: int | None = None,
     assets: str | None = None,
     lip_points: str = "aligned",
-    outline_jaw: str = "silhouette",
+    outline_jaw: str = "even",
+    lid_points: str = "mesh",
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
     labelled with ``jaw_convention``, ``brow_convention``, the x-ray jaw's depth ``xray_jaw``,
-    the ``lip_points`` and the ``outline_jaw``.
+    the ``lip_points``, the ``outline_jaw`` and the ``lid_points``.
 
     ``dst`` follows the rules of a render into it: it is locked while this runs, a run record
     with other settings (another convention) is refused, and damaged samples are redone.
@@ -82,6 +83,7 @@ def relabel(
         "xray_jaw": xray_jaw,
         "lip_points": lip_points,
         "outline_jaw": outline_jaw,
+        "lid_points": lid_points,
     }
     cfg = SynthConfig.from_json({**run["config"], **conventions})
     with FolderLock(dst, WHOLE, "relabel"):
@@ -116,6 +118,7 @@ def _relabel_samples(
     from synthmarks.synth.facemodel import load_face_model
     from synthmarks.synth.labels import (
         JawLines,
+        LidLines,
         LipColumns,
         both_jaws,
         brow_line_t,
@@ -127,7 +130,7 @@ def _relabel_samples(
 
     model = load_face_model(face_model)
     static, jaw, brow_t = HeadStatic(model), JawLines(model), brow_line_t(model)
-    lips = LipColumns(model)
+    lips, lids = LipColumns(model), LidLines(model)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -146,11 +149,12 @@ def _relabel_samples(
 
                 photoreal_brows = load_brow_centres(model, assets, brow_lift_cm)
             points = xray_jaw(
-                scene, params, label(scene, params, jaw, brow_t, photoreal_brows, lips)[0]
+                scene, params, label(scene, params, jaw, brow_t, photoreal_brows, lips, lids)[0]
             )
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
-            moved_faces += bool(moved.any())
+            jaws = both_jaws(scene, jaw, params)
+            moved_faces += bool(moved.any()) or _jaws_moved(meta.get("jaws"), jaws)
             inside = np.all((points >= 0) & (points < size), axis=1)
             on_outline = (
                 moved & (np.arange(len(points)) < 17) & (conventions["jaw_convention"] == "outline")
@@ -159,7 +163,7 @@ def _relabel_samples(
             for suffix in (".png", "_seg.png"):
                 _link(src / f"{stem}{suffix}", dst / f"{stem}{suffix}")
             meta.update(params=params, **conventions, visibility=[bool(v) for v in vis])
-            meta["jaws"] = both_jaws(scene, jaw, params)
+            meta["jaws"] = jaws
             write_json(dst / f"{stem}_meta.json", meta)
             write_text(dst / f"{stem}_ldmks.txt", landmark_text(points))
             if bar:
@@ -168,6 +172,17 @@ def _relabel_samples(
         if bar:
             bar.close()
     return {"relabelled": len(todo), "skipped": total - len(todo), "moved": moved_faces}
+
+
+def _jaws_moved(old: dict | None, new: dict) -> bool:
+    """Whether meta.json's other-convention jaws moved (an outline re-defined under x-ray labels
+    changes no landmark file); a record without them gains them."""
+    if not old or set(old) != set(new):
+        return True
+    return any(
+        np.abs(np.asarray(old[k], np.float64) - np.asarray(new[k], np.float64)).max() > MOVED_PX
+        for k in new
+    )
 
 
 def _link(src: Path, dst: Path) -> None:

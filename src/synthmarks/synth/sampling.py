@@ -22,8 +22,10 @@ LOOKS = ("v1", "v2")
 BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 #: Where the inner-lip points and points 56/58 sit along their lip lines (synth/labels.py)
 LIP_POINTS = ("aligned", "mesh")
+#: Where the lid points sit along their lids (synth/labels.py)
+LID_POINTS = ("mesh", "even")
 #: Where the outline jaw runs on a frontal face (synth/labels.py)
-OUTLINE_JAWS = ("silhouette", "lines")
+OUTLINE_JAWS = ("even", "silhouette", "lines")
 
 
 def check_conventions(jaw: str, brow: str, name: str) -> None:
@@ -118,11 +120,19 @@ class SynthConfig:
     #: ICT-FaceKit's landmark vertices, 3-5 mm further out (runs made before).
     #: docs/experiments.md, "The lip points".
     lip_points: str = "aligned"
-    #: The outline jaw (``jaw_convention="outline"`` and meta.json's ``jaws``): "silhouette",
-    #: points 4-12 on the jaw's lower edge as seen, where 300-W's annotators draw a frontal
-    #: face's chin; "lines", marching sideways only, which leaves them on ICT's vertices on the
-    #: front of the chin, 0.5-1 cm higher (runs made before). docs/experiments.md, "The chin".
-    outline_jaw: str = "silhouette"
+    #: The lid points 37/38, 40/41, 43/44, 46/47: "mesh", on ICT-FaceKit's landmark vertices,
+    #: which crowd each lid's outer corner (runs made before); "even", at thirds of each lid in
+    #: the image, as the 68-point mark-up spreads them (an experiment: docs/experiments.md,
+    #: "The jaw's and the lids' spacing").
+    lid_points: str = "mesh"
+    #: The outline jaw (``jaw_convention="outline"`` and meta.json's ``jaws``): "even", points
+    #: 4-12 on the jaw's lower edge as seen, where 300-W's annotators draw a frontal face's
+    #: chin, and points 1-7 and 9-15 spaced evenly along that outline, as the 68-point mark-up
+    #: spaces them; "silhouette", the same edge with the points where ICT's vertices march to,
+    #: crowded towards the chin (runs made before); "lines", marching sideways only, which
+    #: leaves points 4-12 on ICT's vertices on the front of the chin, 0.5-1 cm higher (runs
+    #: made before that). docs/experiments.md, "The chin" and "The jaw's and the lids' spacing".
+    outline_jaw: str = "even"
     yaw_max: float = 90.0
     pitch_max: float = 40.0
     roll_max: float = 45.0
@@ -205,6 +215,10 @@ class SynthConfig:
             raise SynthmarksError(
                 f"lip_points must be one of {', '.join(LIP_POINTS)}, not {self.lip_points!r}"
             )
+        if self.lid_points not in LID_POINTS:
+            raise SynthmarksError(
+                f"lid_points must be one of {', '.join(LID_POINTS)}, not {self.lid_points!r}"
+            )
         if self.outline_jaw not in OUTLINE_JAWS:
             raise SynthmarksError(
                 f"outline_jaw must be one of {', '.join(OUTLINE_JAWS)}, not {self.outline_jaw!r}"
@@ -265,6 +279,7 @@ class SynthConfig:
         kw.setdefault("brow_convention", "edge")  # made before brows had a convention
         kw.setdefault("xray_jaw", "mesh")  # made when the x-ray jaw was ICT's vertices
         kw.setdefault("lip_points", "mesh")  # made when the lip points were ICT's vertices
+        kw.setdefault("lid_points", "mesh")  # made when the lid points were ICT's vertices
         kw.setdefault("outline_jaw", "lines")  # made when the outline only marched sideways
         kw.setdefault("camera_distance_cm", None)  # made when the focal length was drawn
         kw.setdefault("p_parted_lips", 0.0)  # made before lips were parted on top
@@ -552,6 +567,7 @@ def sample_params(
     p["brow_convention"] = cfg.brow_convention
     p["xray_jaw"] = cfg.xray_jaw
     p["lip_points"] = cfg.lip_points
+    p["lid_points"] = cfg.lid_points
     p["outline_jaw"] = cfg.outline_jaw
     # Both looks make these two draws, so the parted lips drawn after them are the same for a
     # face of either look (a mixed run's v1 faces are the v1 run's, mouths included).
