@@ -38,7 +38,7 @@ COMPARE_PINS := numpy==1.26.4 protobuf==4.25.9 mediapipe==0.10.21 jax==0.7.1 jax
 	onnxruntime==1.31.1 onnx==1.22.0 tqdm==4.70.1 pyyaml==6.0.3 dlib-bin==20.0.1.post1 \
 	face_recognition_models==0.3.0 pytest==9.2.0 omegaconf==2.4.0
 COMPARE_METHODS := -m default -m default+flip -m mediapipe -m dlib -m mean-shape \
-	-m checkpoints/v3/gateless_stage4.pt
+	-m checkpoints/v3/gateless_stage6.pt
 
 compare-env: $(CVENV)/.installed
 
@@ -63,8 +63,8 @@ compare: compare-env
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/afw-68pt --out runs/compare-afw
 
 # The released model (v3) from nothing but the ICT-FaceKit archive and the CC0 assets in
-# $(SHARED)/assets (README, "Reproducing it"): about 21 hours on 2 CPU cores and 55 GB of faces
-# (410,000 of them); the default model first (about 8.5 hours), then the large one.
+# $(SHARED)/assets (README, "Reproducing it"): about 22 hours on 2 CPU cores and 58 GB of faces
+# (430,000 of them); the default model first (about 9.5 hours), then the large one.
 # Every step resumes: synth skips the faces already written, a stage whose summary.json exists is
 # done, an interrupted stage continues from its last.pt. Each stage's config starts from the
 # committed checkpoints/v3/ weights; here each starts from the previous stage's own best.pt.
@@ -78,6 +78,7 @@ INIT_v3_gateless_stage3 := runs/v3_gateless_stage2/best.pt
 INIT_v3_gateless_stage4 := runs/v3_gateless_stage3/best.pt
 INIT_v3_gateless_stage5 := runs/v3_gateless_stage4/best.pt
 INIT_v3_gateless_stage6 := runs/v3_gateless_stage5/best.pt
+INIT_v3_gateless_stage7_even := runs/v3_gateless_stage6/best.pt
 INIT_v3_teacher_stage2 := runs/v3_teacher/best.pt
 INIT_v3_teacher_stage3 := runs/v3_teacher_stage2/best.pt
 INIT_v3_teacher_stage4 := runs/v3_teacher_stage3/best.pt
@@ -88,29 +89,34 @@ INIT_v3_teacher_stage8 := runs/v3_teacher_stage7/best.pt
 INIT_v3_teacher_stage9 := runs/v3_teacher_stage8/best.pt
 INIT_v3_teacher_stage10 := runs/v3_teacher_stage9/best.pt
 INIT_v3_teacher_stage11 := runs/v3_teacher_stage10/best.pt
+INIT_v3_teacher_stage12 := runs/v3_teacher_stage11/best.pt
 
 release: setup
-	# the default (0.6.1): the network without squeeze-excite gates, 0.875 wide, from scratch in
-	# six stages on faces at the generator's defaults (stages 4-6 half in the v1 look)
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16 --set meter_albedo_ref=0
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17 --set meter_albedo_ref=0
+	# the default (0.7.0): the network without squeeze-excite gates, 0.875 wide, from scratch in
+	# seven stages on faces at the generator's defaults (stages 4-7 half in the v1 look; the
+	# sets of stages 1-6 were labelled before the outline jaw was spaced evenly)
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed16 --count 20000 --seed 16 --set meter_albedo_ref=0 --outline-jaw silhouette
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed17 --count 20000 --seed 17 --set meter_albedo_ref=0 --outline-jaw silhouette
 	mkdir -p $(SYNTHMARKS_DATA)/v3r7_s1617
 	ln -sfn ../v3r7_seed16 $(SYNTHMARKS_DATA)/v3r7_s1617/seed16
 	ln -sfn ../v3r7_seed17 $(SYNTHMARKS_DATA)/v3r7_s1617/seed17
 	$(MAKE) runs/v3_gateless/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed18 --count 20000 --seed 18 --set meter_albedo_ref=0
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed18 --count 20000 --seed 18 --set meter_albedo_ref=0 --outline-jaw silhouette
 	$(MAKE) runs/v3_gateless_stage2/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed19 --count 20000 --seed 19 --set meter_albedo_ref=0
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed19 --count 20000 --seed 19 --set meter_albedo_ref=0 --outline-jaw silhouette
 	$(MAKE) runs/v3_gateless_stage3/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed20 --count 20000 --seed 20 --set p_look_v1=0.5 --set meter_albedo_ref=0
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed20 --count 20000 --seed 20 --set p_look_v1=0.5 --set meter_albedo_ref=0 --outline-jaw silhouette
 	$(MAKE) runs/v3_gateless_stage4/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed21 --count 20000 --seed 21 --set p_look_v1=0.5 --set meter_albedo_ref=0
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed21 --count 20000 --seed 21 --set p_look_v1=0.5 --set meter_albedo_ref=0 --outline-jaw silhouette
 	$(MAKE) runs/v3_gateless_stage5/summary.json
-	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed22 --count 20000 --seed 22 --set p_look_v1=0.5 --set meter_albedo_ref=0
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed22 --count 20000 --seed 22 --set p_look_v1=0.5 --set meter_albedo_ref=0 --outline-jaw silhouette
 	$(MAKE) runs/v3_gateless_stage6/summary.json
-	$(VENV)/bin/synthmarks eval -m runs/v3_gateless_stage6/best.pt --roll none \
+	# stage 7 (0.7.0): fresh faces whose outline jaw is spaced evenly along the jaw (the default)
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r7_seed23_even --count 20000 --seed 23 --set p_look_v1=0.5 --set meter_albedo_ref=0
+	$(MAKE) runs/v3_gateless_stage7_even/summary.json
+	$(VENV)/bin/synthmarks eval -m runs/v3_gateless_stage7_even/best.pt --roll none \
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
-	cp runs/v3_gateless_stage6/best.pt $(ASSET).pt
+	cp runs/v3_gateless_stage7_even/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
 	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 10.5 more hours); every
 	# set before seed 16 is labelled as it was made: its outline jaw marching sideways only
@@ -139,7 +145,9 @@ release: setup
 	# stages 10 and 11: the default's first faces, seeds 16 and 17, at the generator's defaults
 	$(MAKE) runs/v3_teacher_stage10/summary.json
 	$(MAKE) runs/v3_teacher_stage11/summary.json
-	$(VENV)/bin/synthmarks export runs/v3_teacher_stage11/best.pt --out $(LARGE).onnx
+	# stage 12: the default's stage-7 faces (seed 23, the outline jaw spaced evenly)
+	$(MAKE) runs/v3_teacher_stage12/summary.json
+	$(VENV)/bin/synthmarks export runs/v3_teacher_stage12/best.pt --out $(LARGE).onnx
 
 # One training stage; $(wildcard) is expanded when the recipe runs, so a stage that was cut off
 # resumes. A stage named in an INIT_ variable above starts from that stage's weights.

@@ -38,7 +38,8 @@ BACKENDS = ("auto", "onnx", "torch")
 #: 2.3 % of faces as 0.42 did for 0.1.0, and keeps 12.8 % of non-faces (13.4) with 0.2.0; with
 #: 0.3.0 the same 2.3 % of faces and 11.9 % of non-faces, so it stays; with 0.4.0 2.5 % (one face
 #: more of 554) and 12.1 %, where 0.39 would keep 14.6 % of non-faces: it stays; with 0.5.0
-#: 2.5 % and 10.7 %, so it stays; with 0.6.0 2.2 % and 6.1 %, with 0.6.1 2.3 % and 8.6 %: it stays
+#: 2.5 % and 10.7 %, so it stays; with 0.6.0 2.2 % and 6.1 %, with 0.6.1 2.3 % and 8.6 %, with
+#: 0.7.0 2.5 % and 8.6 %: it stays
 MIN_CONFIDENCE = 0.40
 #: how much surer than ``min_confidence`` a face found only in a quarter-turned copy of the image
 #: must be (0.48 at the default): the turned looks add hands, knees and necklines that YuNet takes
