@@ -274,8 +274,9 @@ def test_aligned_lip_points_stand_under_the_cupids_bow_peaks(worker):
 
 def test_even_lid_points_split_each_lid_in_thirds(worker):
     """ICT's lid vertices crowd the outer corners (point 37 a fifth of the way from corner 36 to
-    39, seen from the front; the references 0.26-0.30): ``even`` puts each lid's two points at a
-    third and two thirds of its margin's length in the image and moves nothing else."""
+    39, seen from the front; AFW 0.30, the x-ray references 0.23-0.26): ``even`` puts each lid's
+    two points at a third and two thirds of its margin's length in the image and moves nothing
+    else."""
     from synthmarks.synth import labels
     from synthmarks.synth.scene import build_scene
 

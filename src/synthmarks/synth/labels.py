@@ -28,9 +28,10 @@ lip lines: ``aligned`` (the default), on the vertical lines through the cupid's 
 where the 68-point mark-up puts them (AFW's labels within 0.012 inter-ocular distances,
 AFLW2000-3D's and Face Synthetics' within 0.045, either side); ``mesh``, on ICT-FaceKit's
 landmark vertices, 0.044-0.056 further out (``benchmarks/label_geometry.py``).
-The lid points (37/38, 40/41, 43/44, 46/47): ``even``, at thirds of each lid in the image, as
-the mark-up spreads them; ``mesh``, on ICT's vertices, which crowd the outer corner
-(:class:`LidLines`).
+The lid points (37/38, 40/41, 43/44, 46/47): ``mesh`` (the default), on ICT's vertices, which
+crowd the outer corner; ``even``, at thirds of each lid in the image, as 300-W's annotators
+spread them (:class:`LidLines`; measured and not adopted: the x-ray references keep them nearer
+the corner, docs/experiments.md, "The jaw's and the lids' spacing").
 Visibility compares each point's depth with the rendered depth buffer and drops points under 2-D
 occluders.
 """
@@ -258,11 +259,10 @@ class LidLines:
     face's edges from corner to landmark to landmark to corner, which run along the lid's rim),
     on which :func:`space_lids` puts the two points at thirds of its length in the image.
 
-    The 68-point mark-up spreads each lid's two points over it; ICT-FaceKit's vertices sit near
-    the outer corner: seen from the front, point 37 lies 0.21 of the way from corner 36 to 39
-    and 41 0.24, where the labels of AFW and the 26 pictures put them at 0.29-0.31 and
-    AFLW2000-3D's and Face Synthetics' further in too (``benchmarks/label_geometry.py``); thirds
-    of the lid in a frontal image put them at 0.31 and 0.32."""
+    ICT-FaceKit's vertices sit near each lid's outer corner: seen from the front, point 37 lies
+    0.21 of the way from corner 36 to 39 and 41 0.25, where the labels of AFW and the 26
+    pictures put them at 0.29-0.31, AFLW2000-3D's and Face Synthetics' at 0.23-0.28
+    (``benchmarks/label_geometry.py``); thirds of the lid in a frontal image put them at 0.32."""
 
     def __init__(self, model: FaceModel):
         graph = face_graph(model)
@@ -473,9 +473,9 @@ def space_evenly(points: np.ndarray, *carried: np.ndarray) -> list[np.ndarray]:
     two neighbours with the same weights. Returns the moved copies, ``points`` first.
 
     The 68-point mark-up spaces the contour's points evenly between the ear and the chin: the
-    labels of AFW, AFLW2000-3D and Face Synthetics put points 1-7 within 0.01 of k/16 of the
-    jaw's length; ICT's vertices marched to the jaw's edge put points 4 and 5 at 0.27 and 0.34
-    (``benchmarks/landmark_bias.py``)."""
+    labels of AFW, AFLW2000-3D and Face Synthetics put points 1-7 within 0.02 of k/16 of the
+    jaw's length (AFW's within 0.01); ICT's vertices marched to the jaw's edge put points 4 and 5
+    at 0.27 and 0.34 (``benchmarks/landmark_bias.py``)."""
     arrays = [points, *carried]
     out = [a.copy() for a in arrays]
     for lo, hi in ((0, 9), (8, 17)):
