@@ -101,7 +101,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="mesh",
         help="mesh (default): the eyelid points 37/38, 40/41, 43/44, 46/47 on ICT's landmark "
         "vertices, which crowd each lid's outer corner; even: at thirds of each lid in the "
-        "image, as the 68-point mark-up spreads them",
+        "image, as 300-W's annotators spread them (measured, not adopted: docs/experiments.md)",
     )
     p.add_argument(
         "--outline-jaw",

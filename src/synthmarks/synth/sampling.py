@@ -121,9 +121,9 @@ class SynthConfig:
     #: docs/experiments.md, "The lip points".
     lip_points: str = "aligned"
     #: The lid points 37/38, 40/41, 43/44, 46/47: "mesh", on ICT-FaceKit's landmark vertices,
-    #: which crowd each lid's outer corner (runs made before); "even", at thirds of each lid in
-    #: the image, as the 68-point mark-up spreads them (an experiment: docs/experiments.md,
-    #: "The jaw's and the lids' spacing").
+    #: which crowd each lid's outer corner; "even", at thirds of each lid in the image, as
+    #: 300-W's annotators spread them (an experiment, not adopted: the x-ray references keep
+    #: them nearer the corner; docs/experiments.md, "The jaw's and the lids' spacing").
     lid_points: str = "mesh"
     #: The outline jaw (``jaw_convention="outline"`` and meta.json's ``jaws``): "even", points
     #: 4-12 on the jaw's lower edge as seen, where 300-W's annotators draw a frontal face's
