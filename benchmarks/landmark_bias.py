@@ -33,7 +33,7 @@ from synthmarks.data.readers import detect_format, load_dataset
 from synthmarks.data.sample import Sample
 from synthmarks.eval import metrics
 from synthmarks.eval.evaluate import DEFAULT_JAW, load_predictor, run_model
-from synthmarks.landmarks import NUM_POINTS, REGIONS, bounding_box, flip_permutation
+from synthmarks.landmarks import NUM_POINTS, REGIONS, bounding_box, flip_permutation, nose_turn
 from synthmarks.synth.labels import space_evenly
 
 
@@ -79,13 +79,11 @@ def eye_frame(gts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lags the other way on faces turned each way; on near-frontal faces that lag is absent, so
     their offsets are conventions.
     """
-    left, right = gts[:, 36:42].mean(1), gts[:, 42:48].mean(1)
-    eye = right - left
+    eye = gts[:, 42:48].mean(1) - gts[:, 36:42].mean(1)
     ang = np.arctan2(eye[:, 1], eye[:, 0])
     c, s = np.cos(ang), np.sin(ang)
     rot = np.stack([np.stack([c, s], 1), np.stack([-s, c], 1)], 1)  # by -angle
-    tip = np.einsum("nij,nj->ni", rot, gts[:, 30] - (left + right) / 2)
-    return rot, tip[:, 0] / np.linalg.norm(eye, axis=1)
+    return rot, nose_turn(gts, signed=True)
 
 
 def frontal_offsets(pred: np.ndarray, gts: np.ndarray) -> tuple[np.ndarray, int]:

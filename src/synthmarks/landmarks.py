@@ -192,14 +192,15 @@ class OutputLayout:
         return out
 
 
-def nose_turn(points: np.ndarray) -> np.ndarray:
+def nose_turn(points: np.ndarray, signed: bool = False) -> np.ndarray:
     """How far the nose tip (point 30) sits from the eyes' midpoint along the eye line, in eye
     distances, for (N, 68+, 2) or one (68+, 2) face: about 0 on a frontal face, growing with yaw
-    and unchanged by roll, so sets of different poses can be cut to their near-frontal faces."""
+    and unchanged by roll, so sets of different poses can be cut to their near-frontal faces.
+    ``signed``: positive towards the left eye's side (points 42-47), which way the face turned."""
     p = np.asarray(points, np.float64)
     left, right = p[..., 36:42, :].mean(-2), p[..., 42:48, :].mean(-2)
     eye = right - left
     along = ((p[..., 30, :] - (left + right) / 2) * eye).sum(-1) / np.maximum(
         (eye**2).sum(-1), 1e-9
     )
-    return np.abs(along)
+    return along if signed else np.abs(along)

@@ -285,13 +285,10 @@ def space_lids(
     for chain, path in zip(LID_CHAINS, lids.paths, strict=True):
         v3 = scene.head_pos_cam[path].astype(np.float64)
         v2 = scene.camera.project(v3)
-        seg = np.linalg.norm(np.diff(v2, axis=0), axis=1)
-        arc = np.concatenate([[0.0], np.cumsum(seg)])
-        if arc[-1] < 1e-6:
+        at = along_polyline(v2, np.array([1.0, 2.0]) / 3.0)
+        if at is None:
             continue  # a lid seen end on: nothing to space
-        target = arc[-1] * np.array([1.0, 2.0]) / 3.0
-        k = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(seg) - 1)
-        w = ((target - arc[k]) / np.maximum(seg[k], 1e-12))[:, None]
+        k, w = at
         idx = list(chain[1:3])
         pts[idx] = (1 - w) * v2[k] + w * v2[k + 1]
         p3[idx] = (1 - w) * v3[k] + w * v3[k + 1]
@@ -466,6 +463,20 @@ def outline_jaw(
     return pts, pos3
 
 
+def along_polyline(poly: np.ndarray, fractions: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where the given fractions of an image polyline's length fall: for each, the segment it
+    lies on (its first vertex's index) and the blend weight towards the segment's end, (k, (n,
+    1)), or None for a polyline of no length. Both even spacings (the jaw's, the lids') read
+    their points and the points' 3-D positions off these."""
+    seg = np.linalg.norm(np.diff(poly, axis=0), axis=1)
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    if arc[-1] < 1e-6:
+        return None
+    target = arc[-1] * np.asarray(fractions, np.float64)
+    k = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(seg) - 1)
+    return k, ((target - arc[k]) / np.maximum(seg[k], 1e-12))[:, None]
+
+
 def space_evenly(points: np.ndarray, *carried: np.ndarray) -> list[np.ndarray]:
     """Jaw points 1-7 and 9-15 of ``points`` moved to equal arc length along the image polyline
     of each half of the jaw (0-8, 8-16), which keeps its ends; each array in ``carried`` (the
@@ -479,13 +490,10 @@ def space_evenly(points: np.ndarray, *carried: np.ndarray) -> list[np.ndarray]:
     arrays = [points, *carried]
     out = [a.copy() for a in arrays]
     for lo, hi in ((0, 9), (8, 17)):
-        seg = np.linalg.norm(np.diff(points[lo:hi], axis=0), axis=1)
-        arc = np.concatenate([[0.0], np.cumsum(seg)])
-        if arc[-1] < 1e-6:
+        at = along_polyline(points[lo:hi], np.linspace(0.0, 1.0, hi - lo)[1:-1])
+        if at is None:
             continue  # a jaw half seen end on: nothing to space
-        target = np.linspace(0.0, arc[-1], hi - lo)[1:-1]
-        k = np.clip(np.searchsorted(arc, target, side="right") - 1, 0, len(seg) - 1)
-        w = ((target - arc[k]) / np.maximum(seg[k], 1e-12))[:, None]
+        k, w = at
         for a, o in zip(arrays, out, strict=True):
             o[lo + 1 : hi - 1] = (1 - w) * a[lo + k] + w * a[lo + k + 1]
     return out
