@@ -243,7 +243,7 @@ def test_card_classes_and_hair_hides_the_points_under_it(worker):
     p["hair"]["present"] = False
     scene = build_scene(worker.static, p, SIZE)
     seg = worker.renderer.render(scene, p, {"sky": [0.5] * 3, "ground": [0.3] * 3}).seg
-    pts, _ = labels.label(scene, p, worker.jaw, worker.brow_t, app.brows, worker.lips)
+    pts, _ = labels.label(scene, p, worker.geometry, app.brows)
     on = [seg[int(round(y)), int(round(x))] for x, y in pts[17:27]]
     # measured: in this frontal render exactly the middle two
     # points of each brow (19, 20 and 23, 24) land on it, the other six on skin (class 1)

@@ -187,17 +187,17 @@ def test_projection_follows_opencv_pixel_centres():
     ctx.release()
 
 
-@pytest.mark.parametrize("lids", ["mesh", "even"])
-def test_landmark_vertices_project_where_they_are_rendered(worker, lids):
+@pytest.mark.parametrize(("lids", "nose"), [("mesh", "mesh"), ("even", "rim")])
+def test_landmark_vertices_project_where_they_are_rendered(worker, lids, nose):
     """Visible landmarks sit on the rendered surface (depth buffer) and on the right parts (seg)."""
     from synthmarks.synth import labels
     from synthmarks.synth.scene import build_scene
 
-    p = frontal_params(worker, lid_points=lids)
+    p = frontal_params(worker, lid_points=lids, nose_points=nose)
     assert p["lip_points"] == "aligned", "the labels under test are the default's"
     scene = build_scene(worker.static, p, SIZE)
     res = worker.renderer.render(scene, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
-    pts, pos3 = labels.label(scene, p, worker.jaw, worker.brow_t, None, worker.lips, worker.lids)
+    pts, pos3 = labels.label(scene, p, worker.geometry)
     vis = labels.visibility(scene, pts, pos3, res.depth_hi, res.supersample)
     assert vis[:68].all(), f"frontal face with hidden points: {np.flatnonzero(~vis)}"
     cam = scene.camera
@@ -298,12 +298,34 @@ def test_even_lid_points_split_each_lid_in_thirds(worker):
             assert 0.28 < along(even, outer, inner, j) < 0.36, f"{j}: a third of the way"
     # a third and two thirds along each lid's margin as the image shows it
     sc = build_scene(worker.static, {**p, "lid_points": "even"}, SIZE)
-    for chain, path in zip(labels.LID_CHAINS, worker.lids.paths, strict=True):
+    for chain, path in zip(labels.LID_CHAINS, worker.geometry.lids.paths, strict=True):
         v2 = sc.camera.project(sc.head_pos_cam[path].astype(np.float64))
         arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(v2, axis=0), axis=1))])
         for point, third in zip(chain[1:3], (1 / 3, 2 / 3), strict=True):
             k = int(np.argmin(np.linalg.norm(v2 - even[point], axis=1)))
             assert abs(arc[k] / arc[-1] - third) < 0.08, f"{point} off its third"
+
+
+def test_rim_nose_points_sit_on_the_wings(worker):
+    """ICT's vertices 31-35 run level across the nose's base; the labelled references put the
+    nostril wings 31/35 0.05-0.15 inter-ocular distances above the subnasale 33 and 32/34 between
+    (seen from the front): ``rim`` lifts 31/35 and 32/34 and moves them out, keeps the row's
+    order and mirror symmetry, and moves nothing else."""
+    p = frontal_params(worker)
+    p["identity"] = [0.0] * len(p["identity"])
+    rim = worker.make({**p, "nose_points": "rim"}).points[:68].astype(np.float64)
+    mesh = worker.make({**p, "nose_points": "mesh"}).points[:68].astype(np.float64)
+    others = [i for i in range(68) if i not in (31, 32, 34, 35)]
+    np.testing.assert_allclose(rim[others], mesh[others], atol=1e-6)
+    io = np.linalg.norm(rim[42:48].mean(0) - rim[36:42].mean(0))
+    lift = (rim[33, 1] - rim[[31, 32, 34, 35], 1]) / io  # + up (image y runs down)
+    assert abs((mesh[33, 1] - mesh[31, 1]) / io) < 0.02, "ICT's wings level with 33"
+    # NOSE_RIM_CM's 3 and 1.3 mm, in ICT's 6.51 cm between the eyes' centres
+    assert (0.05 < lift[[0, 3]]).all() and (lift[[0, 3]] < 0.08).all(), lift
+    assert (0.02 < lift[[1, 2]]).all() and (lift[[1, 2]] < 0.045).all(), lift
+    assert rim[31, 0] < mesh[31, 0] and rim[35, 0] > mesh[35, 0], "wings moved out"
+    assert (np.diff(rim[31:36, 0]) > 0).all(), "31..35 still run left to right"
+    np.testing.assert_allclose(rim[31:36, 0] + rim[35:30:-1, 0], 2 * rim[33, 0], atol=0.1)
 
 
 def test_outline_jaw_follows_the_silhouette(worker):
@@ -314,12 +336,12 @@ def test_outline_jaw_follows_the_silhouette(worker):
     sc = build_scene(worker.static, front, SIZE)
     res = worker.renderer.render(sc, front, {"sky": [0.5] * 3, "ground": [0.3] * 3})
     x = labels.project(sc)
-    o, _ = labels.outline_jaw(sc, worker.jaw, x, "lines")
+    o, _ = labels.outline_jaw(sc, worker.geometry.jaw, x, "lines")
     assert np.abs(o[:17] - x[:17]).max() < 1.5, "lines, frontal: the outline is ICT's jaw"
 
     # silhouette: a frontal face's lower jaw lies on its lower edge, below ICT's vertices on the
     # front of the chin (300-W's chin), and the cheek's points up to the ear stay where they are
-    o, pos3 = labels.outline_jaw(sc, worker.jaw, x, "silhouette")
+    o, pos3 = labels.outline_jaw(sc, worker.geometry.jaw, x, "silhouette")
     io = np.linalg.norm(x[36:42].mean(0) - x[42:48].mean(0))
     cheek = [*range(0, 4), *range(13, 17)]
     assert np.abs(o[cheek] - x[cheek]).max() < 1.5
@@ -330,7 +352,7 @@ def test_outline_jaw_follows_the_silhouette(worker):
     assert labels.visibility(sc, o, pos3, res.depth_hi, 1)[:17].all(), "on the visible surface"
 
     # even: the same outline, its points spread evenly between the ear, the chin and the ear
-    e, pos3 = labels.outline_jaw(sc, worker.jaw, x, "even")
+    e, pos3 = labels.outline_jaw(sc, worker.geometry.jaw, x, "even")
     np.testing.assert_array_equal(e[[0, 8, 16]], o[[0, 8, 16]])
     np.testing.assert_array_equal(e[17:], o[17:])
     for half in (e[0:9], e[8:17]):
@@ -347,7 +369,7 @@ def test_outline_jaw_follows_the_silhouette(worker):
     far = [j for j in range(17) if not vis_x[j]]
     assert far, "a 60 degree yaw hides part of the true jaw line"
     for definition in ("silhouette", "even", "lines"):
-        o, pos3 = labels.outline_jaw(sc, worker.jaw, x, definition)
+        o, pos3 = labels.outline_jaw(sc, worker.geometry.jaw, x, definition)
         vis_o = labels.visibility(sc, o, pos3, res.depth_hi, 1)
         assert vis_o[far].all(), "outline jaw points are visible"
         assert np.abs(o[far] - x[far]).max() > 2.0
@@ -678,6 +700,16 @@ def test_relabel_matches_rendering_with_that_convention(reference_run, tmp_path,
     for i in range(5):
         name = f"{i:06d}_ldmks.txt"
         assert (other / name).read_text() == (reference_run / name).read_text()
+    # the nose's definition too: re-labelled ``rim`` is what a ``rim`` render writes
+    rim = tmp_path / "rim"
+    relabel(reference_run, rim, "xray", str(face_model), False, "edge", nose_points="rim")
+    rendered = tmp_path / "rendered_rim"
+    cfg = SynthConfig(look="v1", brow_convention="edge", size=SIZE, nose_points="rim")
+    generate(rendered, 2, seed=5, cfg=cfg, workers=0, face_model=str(face_model), progress=False)
+    for i in range(2):
+        name = f"{i:06d}_ldmks.txt"
+        assert (rim / name).read_text() == (rendered / name).read_text()
+        assert (rim / name).read_text() != (reference_run / name).read_text()
 
 
 def test_relabel_rejects_a_folder_that_is_not_a_synth_run(tmp_path):
@@ -699,7 +731,7 @@ def test_centre_brows_moves_brow_points_onto_the_painted_brow(worker):
     sc = build_scene(worker.static, p, SIZE)
     res = worker.renderer.render(sc, p, {"sky": [0.5] * 3, "ground": [0.3] * 3})
     edge = labels.project(sc)
-    band = labels.brow_band_centre_cm(p["brows"], worker.brow_t)
+    band = labels.brow_band_centre_cm(p["brows"], worker.geometry.brow_t)
     centre, pos3 = labels.centre_brows(sc, band, edge, sc.landmarks_cam)
     assert np.array_equal(np.delete(centre, range(17, 27), 0), np.delete(edge, range(17, 27), 0))
     assert (centre[17:27, 1] - edge[17:27, 1] > 0.3).all(), "brow points move down the image"

@@ -137,3 +137,27 @@ def test_init_mistakes_are_user_errors(trained, tiny_overrides):
     )
     with pytest.raises(SynthmarksError, match="has model name 'pipnet_mbv3s', not"):
         Trainer(other)
+
+
+def test_init_at_another_input_size_keeps_every_weight(trained, tiny_overrides):
+    """A fully convolutional network goes on training at a larger crop from the same weights:
+    PIPNet's grid grows, and no tensor of any zoo model depends on the crop's size."""
+    bigger = load_config(
+        TINY, tiny_overrides + [f"init.checkpoint={trained}", "model.input_size=96"]
+    )
+    model = Trainer(bigger).model
+    assert model.config["input_size"] == 96 and model.grid == 96 // model.stride
+    for k, v in load_model(trained)[0].state_dict().items():
+        assert torch.equal(model.state_dict()[k], v), k
+    with torch.no_grad():
+        pts = model.eval().predict_all(torch.zeros(1, 3, 96, 96))[0]
+    assert pts.shape[1:] == (model.layout.num_points, 2)
+
+
+def test_an_input_size_the_network_cannot_take_is_a_user_error(trained, tiny_overrides):
+    from synthmarks.models.checkpoint import with_input_size
+
+    with pytest.raises(SynthmarksError, match="model.input_size: must be a multiple of 32"):
+        load_config(TINY, tiny_overrides + [f"init.checkpoint={trained}", "model.input_size=100"])
+    with pytest.raises(SynthmarksError, match="pipnet_mbv3s cannot change its input size to 100"):
+        with_input_size(load_model(trained)[0], 100)

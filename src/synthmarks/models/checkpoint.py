@@ -89,6 +89,26 @@ def load_model(path: str | Path) -> tuple[torch.nn.Module, dict[str, Any]]:
     return model, meta
 
 
+def with_input_size(model: torch.nn.Module, size: int) -> torch.nn.Module:
+    """``model`` rebuilt for ``size``-pixel crops with the same weights: no zoo network has a
+    weight that depends on the crop's size (PIPNet's grid and the heatmaps grow with it, the
+    regression heads pool), so a model trained at one size goes on training at another. Raises
+    for a size the network cannot take (not a multiple of its stride)."""
+    from synthmarks.models import build_model
+
+    cfg = {**model.config, "input_size": int(size)}
+    try:
+        new = build_model(**cfg)
+        new.load_state_dict(model.state_dict())
+    except (RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise SynthmarksError(
+            f"{model.config['name']} cannot change its input size to {size}: {first}"
+        ) from None
+    new.layout = model.layout
+    return new
+
+
 def grow_outputs(model: torch.nn.Module, outputs: dict[str, Any]) -> tuple[torch.nn.Module, str]:
     """``model`` rebuilt with the output layout ``outputs`` (outline jaw, pose), its weights
     carried over: every tensor of the same shape as is, the outline jaw's head rows copied from

@@ -12,6 +12,7 @@ from synthmarks.synth.sampling import (
     JAW_CONVENTIONS,
     LID_POINTS,
     LIP_POINTS,
+    NOSE_POINTS,
     OUTLINE_JAWS,
     XRAY_JAWS,
 )
@@ -104,6 +105,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "image, as 300-W's annotators spread them (measured, not adopted: docs/experiments.md)",
     )
     p.add_argument(
+        "--nose-points",
+        choices=NOSE_POINTS,
+        default="mesh",
+        help="mesh (default): the nose points 31/32/34/35 on ICT's landmark vertices, level "
+        "with the subnasale 33; rim: on the nostril wing's lower outer edge seen from the front, "
+        "2-3 mm higher and further out, as the labelled references put them (an experiment)",
+    )
+    p.add_argument(
         "--outline-jaw",
         choices=OUTLINE_JAWS,
         default="even",
@@ -173,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
             lip_points=args.lip_points,
             outline_jaw=args.outline_jaw,
             lid_points=args.lid_points,
+            nose_points=args.nose_points,
             backgrounds=args.backgrounds,
             assets=args.assets,
         ).with_overrides(args.overrides)
@@ -192,6 +202,7 @@ def run(args: argparse.Namespace) -> int:
             lip_points=args.lip_points,
             outline_jaw=args.outline_jaw,
             lid_points=args.lid_points,
+            nose_points=args.nose_points,
             count=args.count,
             assets=args.assets,
         )

@@ -55,7 +55,7 @@ class Worker:
     def __init__(self, cfg: SynthConfig, face_model: str | None = None):
         from synthmarks.synth.backgrounds import BackgroundBank
         from synthmarks.synth.facemodel import load_face_model
-        from synthmarks.synth.labels import JawLines, LidLines, LipColumns, brow_line_t
+        from synthmarks.synth.labels import LabelGeometry
         from synthmarks.synth.render import Renderer
         from synthmarks.synth.scene import HeadStatic
 
@@ -73,10 +73,7 @@ class Worker:
                 self.static.cards.update({f"{kind}/{c.name}": c for c in sets})
         self.renderer = Renderer(self.static, cfg.size, cfg.supersample, self.appearance)
         self.bank = BackgroundBank(cfg.backgrounds)
-        self.jaw = JawLines(self.model)
-        self.brow_t = brow_line_t(self.model)
-        self.lips = LipColumns(self.model)
-        self.lids = LidLines(self.model)
+        self.geometry = LabelGeometry(self.model)
 
     def params(self, seed: int, index: int) -> dict:
         return sample_params(
@@ -174,9 +171,7 @@ class Worker:
         image = res.rgba[..., :3] * alpha + bg * (1 - alpha)
 
         brows = self.appearance.brows if self.appearance is not None else None
-        points, pos3 = labels.label(
-            scene, params, self.jaw, self.brow_t, brows, self.lips, self.lids
-        )
+        points, pos3 = labels.label(scene, params, self.geometry, brows)
         seg = res.seg.copy()
         occ = None
         n_occ = params["occluders"]["count"]
@@ -195,10 +190,11 @@ class Worker:
             "pose_deg": params["pose_deg"],
             "visibility": [bool(v) for v in vis],
             "jaw_convention": params["jaw_convention"],
-            "jaws": labels.both_jaws(scene, self.jaw, params),
+            "jaws": labels.both_jaws(scene, self.geometry.jaw, params),
             "brow_convention": params["brow_convention"],
             "lip_points": params["lip_points"],
             "lid_points": params["lid_points"],
+            "nose_points": params["nose_points"],
             "outline_jaw": params["outline_jaw"],
             "camera": scene.camera.to_json(),
             "assets": _assets_used(params),

@@ -250,6 +250,61 @@ class LipColumns:
         return (1 - self.t)[:, None] * v[:, 0] + self.t[:, None] * v[:, 1]
 
 
+#: The ``rim`` nose points: frontal offsets (cm; out from the midline, up) of points 31/35 (the
+#: nostril wings) and 32/34 from ICT-FaceKit's vertices, which run level with the subnasale 33.
+#: The four labelled references put them higher and further out (``benchmarks/label_geometry.py``,
+#: near-frontal faces, inter-ocular distances between the eyes' centres): 31/35 above 33 by 0.050
+#: (AFLW2000-3D), 0.077 (AFW), 0.080 (the 26 pictures) and 0.151 (Face Synthetics) against the
+#: generator's 0.032, 0.30-0.44 of the way out (half-widths 0.193-0.279 against 0.204); 32/34
+#: above 33 by 0.023-0.044 against 0.016 and 0.111-0.160 out against 0.099. The offsets are the
+#: references' medians minus the generator's, times ICT's 6.51 cm between the eyes' centres.
+NOSE_RIM_CM = {31: (0.22, 0.30), 32: (0.17, 0.13), 34: (0.17, 0.13), 35: (0.22, 0.30)}
+
+
+class NoseRim:
+    """Where the ``rim`` nose points lie on the mesh: for each of :data:`NOSE_RIM_CM`, the face's
+    surface seen from the front at that offset from its ICT vertex on the neutral head (the
+    front-most triangle there, as three vertices and barycentric weights). A fixed point of the
+    surface, so it follows identity and expression as the vertices do; seen from the front it
+    lies on the nostril wing's lower outer edge, where the 68-point mark-up puts 31/35."""
+
+    def __init__(self, model: FaceModel):
+        v = model.neutral.astype(np.float64)
+        a, b = PARTS["face"]
+        tri = model.render_pos_index[model.triangles]
+        tri = tri[((tri >= a) & (tri < b)).all(1)]
+        self.points = np.array(sorted(NOSE_RIM_CM))
+        self.vertices = np.zeros((len(self.points), 3), np.int64)
+        self.weights = np.zeros((len(self.points), 3))
+        for k, j in enumerate(self.points):
+            p = v[model.landmarks[j]]
+            out, up = NOSE_RIM_CM[j]
+            target = p[:2] + (np.sign(p[0]) * out, up)
+            self.vertices[k], self.weights[k] = _front_surface(v, tri, target)
+
+    def positions(self, vertices: np.ndarray) -> np.ndarray:
+        """(4, 3) the points on a head given its position vertices (any frame)."""
+        v = vertices[self.vertices].astype(np.float64)
+        return (self.weights[..., None] * v).sum(1)
+
+
+def _front_surface(v: np.ndarray, tri: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The triangle of ``tri`` nearest the viewer (largest z) under the point ``xy`` seen along
+    the z axis, and the point's barycentric weights in it."""
+    p = v[tri]
+    e1, e2, d = p[:, 1, :2] - p[:, 0, :2], p[:, 2, :2] - p[:, 0, :2], xy - p[:, 0, :2]
+    den = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]
+    den = np.where(np.abs(den) > 1e-12, den, np.nan)
+    u = (d[:, 0] * e2[:, 1] - e2[:, 0] * d[:, 1]) / den
+    w = (e1[:, 0] * d[:, 1] - d[:, 0] * e1[:, 1]) / den
+    bary = np.stack([1 - u - w, u, w], 1)
+    hit = np.flatnonzero((bary >= 0).all(1))
+    if not len(hit):
+        raise ValueError(f"no face surface under {xy}")
+    k = hit[np.argmax((p[hit, :, 2] * bary[hit]).sum(1))]
+    return tri[k], bary[k]
+
+
 #: Each eyelid from corner to corner through its two landmarks (the points to space between)
 LID_CHAINS = ((36, 37, 38, 39), (39, 40, 41, 36), (42, 43, 44, 45), (45, 46, 47, 42))
 
@@ -295,13 +350,14 @@ def space_lids(
     return pts, p3
 
 
-def align_lips(
-    scene: Scene, lips: LipColumns, points: np.ndarray, pos3: np.ndarray
+def move_to_surface(
+    scene: Scene, fixed: LipColumns | NoseRim, points: np.ndarray, pos3: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move the lip points of :data:`LIP_COLUMNS` to their ``aligned`` places on the surface."""
+    """Move the points a definition fixes on the surface (``fixed.points``: the ``aligned`` lip
+    points, the ``rim`` nose points) to where ``fixed.positions`` puts them on this head."""
     pts, p3 = points.copy(), pos3.copy()
-    p3[lips.points] = lips.positions(scene.head_pos_cam)
-    pts[lips.points] = scene.camera.project(p3[lips.points])
+    p3[fixed.points] = fixed.positions(scene.head_pos_cam)
+    pts[fixed.points] = scene.camera.project(p3[fixed.points])
     return pts, p3
 
 
@@ -354,36 +410,42 @@ def centre_brows(
     return pts, p3
 
 
+class LabelGeometry:
+    """What every label definition reads off ICT-FaceKit's neutral head, built once per process
+    (rendering's worker and re-labelling): the jaw's marching lines, the brow line's parameter,
+    the lip columns, the lid margins and the nose's rim points."""
+
+    def __init__(self, model: FaceModel):
+        self.jaw = JawLines(model)
+        self.brow_t = brow_line_t(model)
+        self.lips = LipColumns(model)
+        self.lids = LidLines(model)
+        self.nose = NoseRim(model)
+
+
 def label(
-    scene: Scene,
-    params: dict,
-    jaw: JawLines,
-    brow_t: np.ndarray,
-    photoreal_brows=None,
-    lips: LipColumns | None = None,
-    lids: LidLines | None = None,
+    scene: Scene, params: dict, geometry: LabelGeometry, photoreal_brows=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The 70 points of a scene under its sample's jaw, brow and lip conventions, on the face's
-    surface, and their 3-D camera-space positions: the one labelling step of rendering and of
-    re-labelling. Visibility and the occluders' placement are decided on these; the labels
+    """The 70 points of a scene under its sample's jaw, brow, lip, lid and nose definitions, on
+    the face's surface, and their 3-D camera-space positions: the one labelling step of rendering
+    and of re-labelling. Visibility and the occluders' placement are decided on these; the labels
     written are :func:`xray_jaw` of them, which moves an x-ray jaw to the 3-D model's depth.
-    ``lips`` is needed for samples whose ``lip_points`` are ``aligned``, ``lids`` for those
-    whose ``lid_points`` are ``even``."""
+    A sample's params without a definition are from a set made before it had one: ICT's
+    vertices (the brows: their line's ``edge``)."""
+    g = geometry
     points = project(scene)
     pos3 = scene.landmarks_cam
     if params["jaw_convention"] == "outline":
-        points, pos3 = outline_jaw(scene, jaw, points, outline_definition(params))
-    if params.get("brow_convention", "edge") == "centre":  # sets made before brows had one
-        offsets = brow_centre_offsets(params, brow_t, photoreal_brows)
+        points, pos3 = outline_jaw(scene, g.jaw, points, outline_definition(params))
+    if params.get("brow_convention", "edge") == "centre":
+        offsets = brow_centre_offsets(params, g.brow_t, photoreal_brows)
         points, pos3 = centre_brows(scene, offsets, points, pos3)
-    if params.get("lip_points", "mesh") == "aligned":  # sets made before: ICT's vertices
-        if lips is None:
-            raise ValueError("label(): aligned lip points need the LipColumns")
-        points, pos3 = align_lips(scene, lips, points, pos3)
-    if params.get("lid_points", "mesh") == "even":  # sets made before: ICT's vertices
-        if lids is None:
-            raise ValueError("label(): even lid points need the LidLines")
-        points, pos3 = space_lids(scene, lids, points, pos3)
+    if params.get("lip_points", "mesh") == "aligned":
+        points, pos3 = move_to_surface(scene, g.lips, points, pos3)
+    if params.get("lid_points", "mesh") == "even":
+        points, pos3 = space_lids(scene, g.lids, points, pos3)
+    if params.get("nose_points", "mesh") == "rim":
+        points, pos3 = move_to_surface(scene, g.nose, points, pos3)
     return points, pos3
 
 

@@ -53,10 +53,11 @@ def relabel(
     lip_points: str = "aligned",
     outline_jaw: str = "even",
     lid_points: str = "mesh",
+    nose_points: str = "mesh",
 ) -> dict:
     """Write ``src``'s complete samples (the first ``count`` of them, if given) into ``dst``
     labelled with ``jaw_convention``, ``brow_convention``, the x-ray jaw's depth ``xray_jaw``,
-    the ``lip_points``, the ``outline_jaw`` and the ``lid_points``.
+    the ``lip_points``, the ``outline_jaw``, the ``lid_points`` and the ``nose_points``.
 
     ``dst`` follows the rules of a render into it: it is locked while this runs, a run record
     with other settings (another convention) is refused, and damaged samples are redone.
@@ -84,6 +85,7 @@ def relabel(
         "lip_points": lip_points,
         "outline_jaw": outline_jaw,
         "lid_points": lid_points,
+        "nose_points": nose_points,
     }
     cfg = SynthConfig.from_json({**run["config"], **conventions})
     with FolderLock(dst, WHOLE, "relabel"):
@@ -117,11 +119,8 @@ def _relabel_samples(
 ) -> dict:
     from synthmarks.synth.facemodel import load_face_model
     from synthmarks.synth.labels import (
-        JawLines,
-        LidLines,
-        LipColumns,
+        LabelGeometry,
         both_jaws,
-        brow_line_t,
         label,
         landmark_text,
         xray_jaw,
@@ -129,8 +128,7 @@ def _relabel_samples(
     from synthmarks.synth.scene import HeadStatic, build_scene
 
     model = load_face_model(face_model)
-    static, jaw, brow_t = HeadStatic(model), JawLines(model), brow_line_t(model)
-    lips, lids = LipColumns(model), LidLines(model)
+    static, geometry = HeadStatic(model), LabelGeometry(model)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -148,12 +146,10 @@ def _relabel_samples(
                 from synthmarks.synth.appearance import load_brow_centres
 
                 photoreal_brows = load_brow_centres(model, assets, brow_lift_cm)
-            points = xray_jaw(
-                scene, params, label(scene, params, jaw, brow_t, photoreal_brows, lips, lids)[0]
-            )
+            points = xray_jaw(scene, params, label(scene, params, geometry, photoreal_brows)[0])
             old = np.loadtxt(src / f"{stem}_ldmks.txt", dtype=np.float64).reshape(-1, 2)
             moved = np.linalg.norm(points - old, axis=1) > MOVED_PX
-            jaws = both_jaws(scene, jaw, params)
+            jaws = both_jaws(scene, geometry.jaw, params)
             moved_faces += bool(moved.any()) or _jaws_moved(meta.get("jaws"), jaws)
             inside = np.all((points >= 0) & (points < size), axis=1)
             on_outline = (

@@ -24,6 +24,8 @@ BROW_CONVENTIONS = ("edge", "centre")  # see synth/labels.py
 LIP_POINTS = ("aligned", "mesh")
 #: Where the lid points sit along their lids (synth/labels.py)
 LID_POINTS = ("mesh", "even")
+#: Where the nostril wings 31/35 and points 32/34 sit on the lower nose (synth/labels.py)
+NOSE_POINTS = ("mesh", "rim")
 #: Where the outline jaw runs on a frontal face (synth/labels.py)
 OUTLINE_JAWS = ("even", "silhouette", "lines")
 
@@ -125,6 +127,11 @@ class SynthConfig:
     #: 300-W's annotators spread them (an experiment, not adopted: the x-ray references keep
     #: them nearer the corner; docs/experiments.md, "The jaw's and the lids' spacing").
     lid_points: str = "mesh"
+    #: Nose points 31/35 (the nostril wings) and 32/34: "mesh", on ICT-FaceKit's landmark
+    #: vertices, level with the subnasale 33; "rim", on the nostril wing's lower outer edge
+    #: seen from the front, 2-3 mm higher and further out, where all four labelled references
+    #: put them (an experiment; docs/experiments.md, "The nose's wings").
+    nose_points: str = "mesh"
     #: The outline jaw (``jaw_convention="outline"`` and meta.json's ``jaws``): "even", points
     #: 4-12 on the jaw's lower edge as seen, where 300-W's annotators draw a frontal face's
     #: chin, and points 1-7 and 9-15 spaced evenly along that outline, as the 68-point mark-up
@@ -219,6 +226,10 @@ class SynthConfig:
             raise SynthmarksError(
                 f"lid_points must be one of {', '.join(LID_POINTS)}, not {self.lid_points!r}"
             )
+        if self.nose_points not in NOSE_POINTS:
+            raise SynthmarksError(
+                f"nose_points must be one of {', '.join(NOSE_POINTS)}, not {self.nose_points!r}"
+            )
         if self.outline_jaw not in OUTLINE_JAWS:
             raise SynthmarksError(
                 f"outline_jaw must be one of {', '.join(OUTLINE_JAWS)}, not {self.outline_jaw!r}"
@@ -280,6 +291,7 @@ class SynthConfig:
         kw.setdefault("xray_jaw", "mesh")  # made when the x-ray jaw was ICT's vertices
         kw.setdefault("lip_points", "mesh")  # made when the lip points were ICT's vertices
         kw.setdefault("lid_points", "mesh")  # made when the lid points were ICT's vertices
+        kw.setdefault("nose_points", "mesh")  # made when the nose points were ICT's vertices
         kw.setdefault("outline_jaw", "lines")  # made when the outline only marched sideways
         kw.setdefault("camera_distance_cm", None)  # made when the focal length was drawn
         kw.setdefault("p_parted_lips", 0.0)  # made before lips were parted on top
@@ -568,6 +580,7 @@ def sample_params(
     p["xray_jaw"] = cfg.xray_jaw
     p["lip_points"] = cfg.lip_points
     p["lid_points"] = cfg.lid_points
+    p["nose_points"] = cfg.nose_points
     p["outline_jaw"] = cfg.outline_jaw
     # Both looks make these two draws, so the parted lips drawn after them are the same for a
     # face of either look (a mixed run's v1 faces are the v1 run's, mouths included).

@@ -46,6 +46,7 @@ from synthmarks.models.checkpoint import (
     load_model,
     read_checkpoint,
     save_checkpoint,
+    with_input_size,
 )
 from synthmarks.models.prune import fold_squeeze_excite, prune_model
 from synthmarks.train import distributed, optim, validate
@@ -202,11 +203,7 @@ class Trainer:
         model, _ = load_model(path)
         wrong = [
             f"{k} {model.config.get(k)!r}, not {v!r}"
-            for k, v in (
-                ("name", m.name),
-                ("input_size", m.input_size),
-                ("num_points", m.num_points),
-            )
+            for k, v in (("name", m.name), ("num_points", m.num_points))
             if model.config.get(k) != v
         ]
         if wrong:
@@ -215,6 +212,14 @@ class Trainer:
                 + ", ".join(wrong)
                 + "; the model section must describe it"
             )
+        if model.config["input_size"] != m.input_size:
+            before = model.config["input_size"]
+            try:
+                model = with_input_size(model, m.input_size)
+            except SynthmarksError as exc:
+                raise SynthmarksError(f"init.checkpoint: {path}: {exc}") from None
+            if self.main:
+                tqdm.write(f"init: {path}: input {before} -> {m.input_size} px, same weights")
         if model.layout != m.layout:
             torch.manual_seed(self.cfg.seed)  # the fresh pose head's initialisation
             try:
