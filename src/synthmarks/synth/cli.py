@@ -110,7 +110,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="mesh",
         help="mesh (default): the nose points 31/32/34/35 on ICT's landmark vertices, level "
         "with the subnasale 33; rim: on the nostril wing's lower outer edge seen from the front, "
-        "2-3 mm higher and further out, as the labelled references put them (an experiment)",
+        "2-3 mm higher and further out, as the labelled references put them (measured, not "
+        "adopted on its own: docs/experiments.md)",
     )
     p.add_argument(
         "--outline-jaw",

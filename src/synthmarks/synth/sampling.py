@@ -130,7 +130,8 @@ class SynthConfig:
     #: Nose points 31/35 (the nostril wings) and 32/34: "mesh", on ICT-FaceKit's landmark
     #: vertices, level with the subnasale 33; "rim", on the nostril wing's lower outer edge
     #: seen from the front, 2-3 mm higher and further out, where all four labelled references
-    #: put them (an experiment; docs/experiments.md, "The nose's wings").
+    #: put them (measured: AFW -0.03, resolved, the x-ray sets level; not adopted on its own;
+    #: docs/experiments.md, "The nose's wings").
     nose_points: str = "mesh"
     #: The outline jaw (``jaw_convention="outline"`` and meta.json's ``jaws``): "even", points
     #: 4-12 on the jaw's lower edge as seen, where 300-W's annotators draw a frontal face's
