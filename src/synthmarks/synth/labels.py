@@ -32,6 +32,10 @@ The lid points (37/38, 40/41, 43/44, 46/47): ``mesh`` (the default), on ICT's ve
 crowd the outer corner; ``even``, at thirds of each lid in the image, as 300-W's annotators
 spread them (:class:`LidLines`; measured and not adopted: the x-ray references keep them nearer
 the corner, docs/experiments.md, "The jaw's and the lids' spacing").
+The nose points 31/35 and 32/34: ``mesh`` (the default), on ICT's vertices, level with the
+subnasale 33; ``rim``, on the nostril wing's lower outer edge seen from the front, where all four
+labelled references put them (:class:`NoseRim`; measured, AFW 0.03 better, and not adopted on
+its own: docs/experiments.md, "The nose's wings").
 Visibility compares each point's depth with the rendered depth buffer and drops points under 2-D
 occluders.
 """
@@ -255,9 +259,10 @@ class LipColumns:
 #: The four labelled references put them higher and further out (``benchmarks/label_geometry.py``,
 #: near-frontal faces, inter-ocular distances between the eyes' centres): 31/35 above 33 by 0.050
 #: (AFLW2000-3D), 0.077 (AFW), 0.080 (the 26 pictures) and 0.151 (Face Synthetics) against the
-#: generator's 0.032, 0.30-0.44 of the way out (half-widths 0.193-0.279 against 0.204); 32/34
-#: above 33 by 0.023-0.044 against 0.016 and 0.111-0.160 out against 0.099. The offsets are the
-#: references' medians minus the generator's, times ICT's 6.51 cm between the eyes' centres.
+#: generator's 0.032, at half-widths of 0.193-0.279 (median 0.238) against 0.204; 32/34 above 33
+#: by 0.023-0.044 against 0.016, at half-widths of 0.111-0.160 against 0.099. The offsets are the
+#: references' medians minus the generator's, times ICT's 6.51 cm between the eyes' centres
+#: (measured, not adopted on its own: docs/experiments.md, "The nose's wings").
 NOSE_RIM_CM = {31: (0.22, 0.30), 32: (0.17, 0.13), 34: (0.17, 0.13), 35: (0.22, 0.30)}
 
 
