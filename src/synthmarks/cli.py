@@ -93,7 +93,27 @@ def _one_line_warnings(command: str) -> Iterator[None]:
         warnings.showwarning = original
 
 
+def _empty_argument(argv: list[str]) -> str | None:
+    """What an empty argument stands for, if there is one: ``Path("")`` is the working folder,
+    so ``predict "$IMAGE"`` with the variable unset would search every image below it (and
+    ``--out ""`` write there). No option takes an empty value, so none is read as one."""
+    for i, arg in enumerate(argv):
+        if arg == "":
+            before = argv[i - 1] if i > 0 and argv[i - 1].startswith("-") else None
+            return f"{before} is empty" if before else "an empty argument"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    empty = _empty_argument(argv)
+    if empty:
+        command = next((a for a in argv if a in COMMANDS), None)
+        name = f"synthmarks {command}" if command else "synthmarks"
+        print(
+            f"{name}: error: {empty} (an unset shell variable?); nothing was run", file=sys.stderr
+        )
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -100,3 +100,19 @@ def test_read_only_output_is_one_line_before_the_work(command, shared, tmp_path)
     err = one_line_error(proc, proc.stderr)
     assert "cannot write there (Read-only file system)" in err or "Permission denied" in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["predict", "", "--out", "drawn"], "predict: error: an empty argument"),
+        (["eval", "-m", "default", "--data", ""], "eval: error: --data is empty"),
+    ],
+)
+def test_an_empty_argument_runs_nothing(args, said, tmp_path, capsys, monkeypatch):
+    """``Path("")`` is the working folder: ``predict "$IMAGE"`` with the variable unset would
+    search every image below it. An empty argument is one line and nothing run."""
+    monkeypatch.chdir(tmp_path)
+    err = cli(capsys, *args)
+    assert said in err and "unset shell variable" in err
+    assert list(tmp_path.iterdir()) == []
