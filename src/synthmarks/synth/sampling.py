@@ -215,28 +215,17 @@ class SynthConfig:
         check_conventions(self.jaw_convention, self.brow_convention, "{kind}_convention")
         if not 32 <= self.size <= 2048:
             raise SynthmarksError(f"--size must be between 32 and 2048, not {self.size}")
-        if self.xray_jaw not in XRAY_JAWS:
-            raise SynthmarksError(
-                f"xray_jaw must be one of {', '.join(XRAY_JAWS)}, not {self.xray_jaw!r}"
-            )
-        if self.lip_points not in LIP_POINTS:
-            raise SynthmarksError(
-                f"lip_points must be one of {', '.join(LIP_POINTS)}, not {self.lip_points!r}"
-            )
-        if self.lid_points not in LID_POINTS:
-            raise SynthmarksError(
-                f"lid_points must be one of {', '.join(LID_POINTS)}, not {self.lid_points!r}"
-            )
-        if self.nose_points not in NOSE_POINTS:
-            raise SynthmarksError(
-                f"nose_points must be one of {', '.join(NOSE_POINTS)}, not {self.nose_points!r}"
-            )
-        if self.outline_jaw not in OUTLINE_JAWS:
-            raise SynthmarksError(
-                f"outline_jaw must be one of {', '.join(OUTLINE_JAWS)}, not {self.outline_jaw!r}"
-            )
-        if self.look not in LOOKS:
-            raise SynthmarksError(f"look must be one of {', '.join(LOOKS)}, not {self.look!r}")
+        for name, allowed in (
+            ("xray_jaw", XRAY_JAWS),
+            ("lip_points", LIP_POINTS),
+            ("lid_points", LID_POINTS),
+            ("nose_points", NOSE_POINTS),
+            ("outline_jaw", OUTLINE_JAWS),
+            ("look", LOOKS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise SynthmarksError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
         if self.supersample not in (1, 2, 3, 4):
             raise SynthmarksError(f"supersample must be 1..4, not {self.supersample}")
         for f in dataclasses.fields(self):
