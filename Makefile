@@ -63,8 +63,8 @@ compare: compare-env
 	$(CVENV)/bin/synthmarks eval $(COMPARE_METHODS) --roll none --data $(SHARED)/data/afw-68pt --out runs/compare-afw
 
 # The released model (v3) from nothing but the ICT-FaceKit archive and the CC0 assets in
-# $(SHARED)/assets (README, "Reproducing it"): about 26 hours on 2 CPU cores and 71 GB of faces
-# (490,000 of them); the default model first (about 9.5 hours), then the large one.
+# $(SHARED)/assets (README, "Reproducing it"): about 27 hours on 2 CPU cores and 76 GB of faces
+# (510,000 of them); the default model first (about 9.5 hours), then the large one.
 # Every step resumes: synth skips the faces already written, a stage whose summary.json exists is
 # done, an interrupted stage continues from its last.pt. Each stage's config starts from the
 # committed checkpoints/v3/ weights; here each starts from the previous stage's own best.pt.
@@ -93,6 +93,7 @@ INIT_v3_teacher_stage12_192 := runs/v3_teacher_stage11/best.pt
 INIT_v3_teacher_stage13_192 := runs/v3_teacher_stage12_192/best.pt
 INIT_v3_teacher_stage14_192 := runs/v3_teacher_stage13_192/best.pt
 INIT_v3_teacher_stage15_192 := runs/v3_teacher_stage14_192/best.pt
+INIT_v3_teacher_stage16_192 := runs/v3_teacher_stage15_192/best.pt
 
 release: setup
 	# the default (0.7.0): the network without squeeze-excite gates, 0.875 wide, from scratch in
@@ -121,7 +122,7 @@ release: setup
 		--data $(SHARED)/data/aflw2000-3d-dev --out runs/release_eval
 	cp runs/v3_gateless_stage7_even/best.pt $(ASSET).pt
 	$(VENV)/bin/synthmarks export $(ASSET).pt --out $(ASSET).onnx
-	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 17 more hours); every
+	# the large model: the teacher, PIPNet on a half-width ResNet-18 (about 18 more hours); every
 	# set before seed 16 is labelled as it was made: its outline jaw marching sideways only
 	# (--outline-jaw lines), the generator's default now puts it on the jaw's edge as seen
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r4_seed1 --count 20000 --seed 1 --outline-jaw lines
@@ -161,7 +162,10 @@ release: setup
 	# stage 15 (0.8.2): 20,000 fresh faces of seed 27, also at 384 pixels
 	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r8_seed27_384 --count 20000 --seed 27 --size 384 --set p_look_v1=0.5
 	$(MAKE) runs/v3_teacher_stage15_192/summary.json
-	$(VENV)/bin/synthmarks export runs/v3_teacher_stage15_192/best.pt --out $(LARGE).onnx
+	# stage 16 (0.8.3): 20,000 fresh faces of seed 28 at 384 pixels
+	$(SYNTH) --out $(SYNTHMARKS_DATA)/v3r8_seed28_384 --count 20000 --seed 28 --size 384 --set p_look_v1=0.5
+	$(MAKE) runs/v3_teacher_stage16_192/summary.json
+	$(VENV)/bin/synthmarks export runs/v3_teacher_stage16_192/best.pt --out $(LARGE).onnx
 
 # One training stage; $(wildcard) is expanded when the recipe runs, so a stage that was cut off
 # resumes. A stage named in an INIT_ variable above starts from that stage's weights.
